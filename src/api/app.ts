@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Redis } from 'ioredis';
+import type { CoreServices } from '../core.ts';
+import { AppError, type Config, type Logger } from '../platform/index.ts';
+import { registerAuth } from './auth.plugin.ts';
+import { errorHandler, problem, sendProblem } from './problem.ts';
+import { adminRoutes } from './routes/admin.routes.ts';
+import { messageRoutes } from './routes/messages.routes.ts';
+import { peopleRoutes } from './routes/people.routes.ts';
+import { systemRoutes, type ReadinessCheck } from './routes/system.routes.ts';
+import { ticketRoutes } from './routes/tickets.routes.ts';
+
+export interface AppDeps {
+  config: Config;
+  services: CoreServices;
+  logger?: Logger | false;
+  readiness?: ReadinessCheck[];
+  /** Shares rate-limit counters between api replicas; in-memory when absent. */
+  redis?: Redis;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Builds the HTTP app without listening: server.ts listens, tests use app.inject. */
+export async function buildApp({ config, services, logger, readiness = [], redis }: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(logger ? { loggerInstance: logger as FastifyBaseLogger } : { logger: false }),
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const incoming = request.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, problem('route_not_found', request.id, `No route ${request.method} ${request.url.split('?')[0]}`)));
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Loopwise API',
+        version: '0.1.0',
+        description: 'Ticket/chat core and conversation intelligence for customer service. Errors are RFC 9457 problem+json (see /problems).',
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: lw_<id>_<secret>' } } },
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  // The docs UI's own static routes need no key.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/docs')) route.config = { ...(route.config ?? {}), public: true };
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
+  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+
+  registerAuth(app as unknown as FastifyInstance, services.keys);
+
+  await app.register(fastifyRateLimit, {
+    // After auth, so limits are per key (each key may carry its own limit).
+    hook: 'preHandler',
+    timeWindow: 60_000,
+    max: (request) => request.principal?.rateLimitPerMinute ?? config.RATE_LIMIT_PER_MINUTE,
+    keyGenerator: (request) => request.principal?.keyId ?? request.ip,
+    allowList: (request) => Boolean(request.routeOptions.config?.public),
+    ...(redis ? { redis, nameSpace: 'loopwise:ratelimit:' } : {}),
+    errorResponseBuilder: (_request, context) => {
+      return new AppError('rate_limited', `Limit of ${context.max} requests per minute reached; retry in ${context.after}`);
+    },
+  });
+
+  await app.register(systemRoutes, { readiness });
+  await app.register(adminRoutes, { listings: services.listings, keys: services.keys });
+  await app.register(peopleRoutes, { csrs: services.csrs, customers: services.customers });
+  await app.register(ticketRoutes, { tickets: services.tickets });
+  await app.register(messageRoutes, { messages: services.messages, attachmentMaxBytes: config.ATTACHMENT_MAX_BYTES });
+
+  await app.ready();
+  return app as unknown as FastifyInstance;
+}

@@ -1,0 +1,33 @@
+import type { FastifyRequest } from 'fastify';
+import { scopeListing, type Principal } from '../auth/index.ts';
+import { AppError } from '../platform/index.ts';
+import { problemSchema } from './problem.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+  interface FastifyContextConfig {
+    /** Routes reachable without an API key (health, docs). */
+    public?: boolean;
+  }
+}
+
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new AppError('unauthorized');
+  return request.principal;
+}
+
+/** The listing this request acts on (the key's own; admin keys name it in `x-listing-id`). */
+export function listingOf(request: FastifyRequest): string {
+  const header = request.headers['x-listing-id'];
+  return scopeListing(principalOf(request), Array.isArray(header) ? header[0] : header);
+}
+
+/** Problem responses for the OpenAPI document; 401/429/500 apply to every authenticated route. */
+export function problems(...statuses: number[]) {
+  const all = [...new Set([...statuses, 401, 429, 500])].sort();
+  return Object.fromEntries(all.map((status) => [status, problemSchema])) as Record<number, typeof problemSchema>;
+}
+
+export const bearerSecurity = [{ apiKey: [] }];

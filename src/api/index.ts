@@ -1,0 +1,3 @@
+export { buildApp, type AppDeps } from './app.ts';
+export { toProblem, problemSchema, type Problem } from './problem.ts';
+export type { ReadinessCheck } from './routes/system.routes.ts';

@@ -1,0 +1,21 @@
+import { z } from 'zod';
+
+/**
+ * The one job catalog: names, queues and payload schemas. Payloads carry ids, never records;
+ * new fields are optional so old jobs still parse after a deploy.
+ */
+export const QUEUE = 'loopwise';
+
+export const jobPayloads = {
+  'outbox.relay': z.object({ batchSize: z.number().int().min(1).max(5000).optional() }),
+} as const;
+
+export type JobName = keyof typeof jobPayloads;
+export type JobPayload<N extends JobName> = z.output<(typeof jobPayloads)[N]>;
+
+/** Repeating jobs and their period. */
+export const repeatingJobs: Array<{ name: JobName; everyMs: number; payload: Record<string, unknown> }> = [
+  { name: 'outbox.relay', everyMs: 1000, payload: {} },
+];
+
+export type JobHandlers = { [N in JobName]: (payload: JobPayload<N>) => Promise<unknown> };

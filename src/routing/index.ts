@@ -1,0 +1,1 @@
+export { findStickyCsr, skillsCover } from './routing.ts';

@@ -1,0 +1,106 @@
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { createCoreServices, type CoreServices } from './core.ts';
+import {
+  createBullConsumer,
+  createBullProducer,
+  createInProcessJobs,
+  createLocalEventBus,
+  createOutboxRelay,
+  createRedisEventBus,
+  type EventBus,
+  type JobConsumer,
+  type JobHandlers,
+  type JobProducer,
+} from './jobs/index.ts';
+import { migrate, openDatabase, type Config, type Database, type Logger } from './platform/index.ts';
+
+export interface Runtime {
+  config: Config;
+  db: Database;
+  redis?: Redis;
+  services: CoreServices;
+  events: EventBus;
+  jobs: JobProducer;
+  /** Starts consuming jobs in this process (embedded mode, or the worker process). */
+  consumer?: JobConsumer;
+  close(): Promise<void>;
+}
+
+const redisOptions = { maxRetriesPerRequest: null, enableReadyCheck: true } as const;
+
+/**
+ * Opens the stores the configuration points at and wires services and jobs. `role` decides who
+ * consumes jobs: with Redis only the worker does; embedded, the api process runs them itself.
+ */
+export async function openRuntime(config: Config, logger: Logger, role: 'api' | 'worker' | 'cli'): Promise<Runtime> {
+  const db = await openDatabase(config, `loopwise-${role}`);
+  const applied = await migrate(db);
+  if (applied.length > 0) logger.info({ applied }, 'database migrated');
+  const services = createCoreServices({ db, config });
+
+  let redis: Redis | undefined;
+  let subscriber: Redis | undefined;
+  let events: EventBus;
+  if (config.REDIS_URL) {
+    redis = new Redis(config.REDIS_URL, redisOptions);
+    subscriber = new Redis(config.REDIS_URL, redisOptions);
+    events = createRedisEventBus(redis, subscriber);
+  } else {
+    events = createLocalEventBus();
+  }
+
+  const handlers: JobHandlers = {
+    'outbox.relay': createOutboxRelay({ db, publisher: events }),
+  };
+
+  let jobs: JobProducer;
+  let consumer: JobConsumer | undefined;
+  if (redis) {
+    jobs = createBullProducer(redis);
+    if (role === 'worker') consumer = createBullConsumer(redis, handlers, logger);
+  } else {
+    const inProcess = createInProcessJobs(handlers, logger);
+    jobs = inProcess;
+    if (role !== 'cli') consumer = inProcess;
+  }
+
+  return {
+    config,
+    db,
+    ...(redis ? { redis } : {}),
+    services,
+    events,
+    jobs,
+    ...(consumer ? { consumer } : {}),
+    async close() {
+      await consumer?.close();
+      await jobs.close();
+      await events.close();
+      subscriber?.disconnect();
+      redis?.disconnect();
+      await db.close();
+    },
+  };
+}
+
+/** Embedded first start: make an admin key and keep it where only this user can read it. */
+export async function ensureBootstrapAdminKey(runtime: Runtime): Promise<{ file: string; created: boolean } | undefined> {
+  if (runtime.config.ADMIN_API_KEY) return undefined;
+  const file = path.join(runtime.config.dataDir, 'admin.key');
+  try {
+    const existing = (await readFile(file, 'utf8')).trim();
+    if (existing && (await runtime.services.keys.authenticate(existing))) return { file, created: false };
+  } catch {
+    // no key file yet
+  }
+  const { token } = await runtime.services.keys.create({ listingId: null, role: 'admin', name: 'bootstrap' });
+  await mkdir(runtime.config.dataDir, { recursive: true });
+  await writeFile(file, `${token}\n`, { mode: 0o600 });
+  await chmod(file, 0o600);
+  return { file, created: true };
+}
+
+/** Where a running embedded server can be reached; the CLI hands work to it instead of opening the files. */
+export const serverInfoFile = (config: Config) => path.join(config.dataDir, 'server.json');
