@@ -1,0 +1,94 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { CreateKeyInput, KeyView } from '../auth/index.ts';
+import type { CoreServices } from '../core.ts';
+import type { CreateCsrInput, CsrView } from '../csrs/index.ts';
+import type { CreateListingInput, ListingView } from '../listings/index.ts';
+import { AppError, type Config } from '../platform/index.ts';
+import { serverInfoFile } from '../runtime.ts';
+
+/** What the admin commands need, whether they run against the database or a running server. */
+export interface AdminClient {
+  readonly mode: 'direct' | 'server';
+  createListing(input: CreateListingInput): Promise<ListingView>;
+  listListings(): Promise<ListingView[]>;
+  createCsr(listingId: string, input: CreateCsrInput): Promise<CsrView>;
+  listCsrs(listingId: string): Promise<CsrView[]>;
+  createKey(input: CreateKeyInput): Promise<{ key: KeyView; token: string }>;
+  listKeys(listingId: string | undefined): Promise<KeyView[]>;
+  revokeKey(id: string): Promise<KeyView>;
+}
+
+export function directAdminClient(services: CoreServices): AdminClient {
+  return {
+    mode: 'direct',
+    createListing: (input) => services.listings.create(input),
+    listListings: () => services.listings.list(),
+    createCsr: (listingId, input) => services.csrs.create(listingId, input),
+    listCsrs: (listingId) => services.csrs.list(listingId),
+    createKey: (input) => services.keys.create(input),
+    listKeys: (listingId) => services.keys.list(listingId),
+    revokeKey: (id) => services.keys.revoke(id, undefined),
+  };
+}
+
+/** The embedded server's address, when one is running on this DATA_DIR. */
+export async function runningEmbeddedServer(config: Config): Promise<string | undefined> {
+  if (config.DATABASE_URL) return undefined;
+  try {
+    const info = JSON.parse(await readFile(serverInfoFile(config), 'utf8')) as { pid: number; url: string };
+    process.kill(info.pid, 0);
+    return info.url;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * PGlite's files belong to one process. While `npm start` runs on the embedded database, the CLI
+ * sends admin commands to that server over HTTP with the bootstrap admin key instead.
+ */
+export async function serverAdminClient(config: Config, baseUrl: string): Promise<AdminClient> {
+  const adminKey = config.ADMIN_API_KEY ?? (await readFile(path.join(config.dataDir, 'admin.key'), 'utf8').catch(() => '')).trim();
+  if (!adminKey) throw new AppError('unauthorized', 'No admin key: set ADMIN_API_KEY or start the server once to create DATA_DIR/admin.key');
+  const call = async <T>(method: string, url: string, body?: unknown, listingId?: string): Promise<T> => {
+    const response = await fetch(new URL(url, baseUrl), {
+      method,
+      headers: {
+        authorization: `Bearer ${adminKey}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(listingId ? { 'x-listing-id': listingId } : {}),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const payload = (await response.json()) as T & { code?: string; detail?: string; title?: string };
+    if (!response.ok) throw new RemoteProblem(payload.code ?? 'internal', payload.detail ?? payload.title ?? `HTTP ${response.status}`);
+    return payload;
+  };
+  return {
+    mode: 'server',
+    createListing: (input) => call('POST', '/v1/admin/listings', input),
+    listListings: async () => (await call<{ items: ListingView[] }>('GET', '/v1/admin/listings')).items,
+    createCsr: (listingId, input) => call('POST', '/v1/csrs', input, listingId),
+    listCsrs: async (listingId) => (await call<{ items: CsrView[] }>('GET', '/v1/csrs', undefined, listingId)).items,
+    createKey: (input) =>
+      call('POST', '/v1/keys', {
+        listingId: input.listingId,
+        role: input.role,
+        ...(input.csrId ? { csrId: input.csrId } : {}),
+        ...(input.name ? { name: input.name } : {}),
+        ...(input.rateLimitPerMinute ? { rateLimitPerMinute: input.rateLimitPerMinute } : {}),
+      }),
+    listKeys: async (listingId) => (await call<{ items: KeyView[] }>('GET', `/v1/keys${listingId ? `?listingId=${encodeURIComponent(listingId)}` : ''}`)).items,
+    revokeKey: (id) => call('POST', `/v1/keys/${id}/revoke`),
+  };
+}
+
+export class RemoteProblem extends Error {
+  constructor(
+    readonly code: string,
+    detail: string,
+  ) {
+    super(detail);
+  }
+}

@@ -1,0 +1,3 @@
+import { runCli } from './main.ts';
+
+process.exitCode = await runCli(process.argv);

@@ -1,0 +1,1 @@
+export { buildCli, runCli } from './main.ts';

@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestContext, newTicketBody, testDbKind, type TestContext } from '../support/context.ts';
+
+let ctx: TestContext;
+let listing: Awaited<ReturnType<TestContext['seedListing']>>;
+
+beforeAll(async () => {
+  ctx = await createTestContext();
+  listing = await ctx.seedListing();
+});
+afterAll(() => ctx.close());
+
+describe('authentication and roles', () => {
+  it('answers 401 problem+json without a key, with an unknown key, and with a revoked key', async () => {
+    const none = await ctx.app.inject({ method: 'GET', url: '/v1/tickets' });
+    expect(none.statusCode).toBe(401);
+    expect(none.headers['content-type']).toContain('application/problem+json');
+    expect(JSON.parse(none.body)).toMatchObject({ code: 'unauthorized', status: 401, type: '/problems/unauthorized', instance: none.headers['x-request-id'] });
+    expect((await ctx.request('lw_0000000000000000_' + 'A'.repeat(43), 'GET', '/v1/tickets')).status).toBe(401);
+
+    const { key, token } = await ctx.services.keys.create({ listingId: listing.listingId, role: 'manager' });
+    expect((await ctx.request(token, 'GET', '/v1/tickets')).status).toBe(200);
+    const revoked = await ctx.request(ctx.adminKey, 'POST', `/v1/keys/${key.id}/revoke`);
+    expect(revoked.status).toBe(200);
+    expect((await ctx.request(token, 'GET', '/v1/tickets')).status).toBe(401);
+    expect((await ctx.request(ctx.adminKey, 'POST', `/v1/keys/${key.id}/revoke`)).body.code).toBe('key_revoked');
+  });
+
+  it('stores only a hash of each key and shows the key once', async () => {
+    const created = await ctx.request(ctx.adminKey, 'POST', '/v1/keys', { listingId: listing.listingId, role: 'developer', name: 'rules ci' });
+    expect(created.status).toBe(201);
+    const secret = created.body.token.split('_')[2];
+    const stored = await ctx.db.query<{ secret_hash: string }>('SELECT secret_hash FROM api_keys WHERE id = $1', [created.body.key.id]);
+    expect(stored.rows[0]!.secret_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(stored.rows[0]!.secret_hash).not.toContain(secret);
+    const listed = await ctx.request(listing.managerKey, 'GET', '/v1/keys');
+    expect(JSON.stringify(listed.body)).not.toContain(secret);
+  });
+
+  it('enforces roles', async () => {
+    const developerCreates = await ctx.request(listing.developerKey, 'POST', '/v1/tickets', newTicketBody());
+    expect(developerCreates.status).toBe(403);
+    expect(developerCreates.body.code).toBe('forbidden');
+    expect((await ctx.request(listing.botKey, 'POST', '/v1/tickets/pull')).status).toBe(403);
+    expect((await ctx.request(listing.managerKey, 'POST', '/v1/admin/listings', { id: 'x', name: 'x' })).status).toBe(403);
+    expect((await ctx.request(listing.managerKey, 'POST', '/v1/keys', { role: 'admin' })).status).toBe(403);
+    expect(await ctx.db.query('SELECT 1 FROM listings WHERE id = $1', ['x']).then((r) => r.rowCount)).toBe(0);
+  });
+
+  it('rate-limits per key with a 429 problem', async () => {
+    const { token } = await ctx.services.keys.create({ listingId: listing.listingId, role: 'manager', rateLimitPerMinute: 3 });
+    const statuses = [];
+    for (let index = 0; index < 5; index++) statuses.push((await ctx.request(token, 'GET', '/v1/tickets/count')).status);
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    const limited = await ctx.request(token, 'GET', '/v1/tickets/count');
+    expect(limited.body.code).toBe('rate_limited');
+    // Other keys are unaffected.
+    expect((await ctx.request(listing.managerKey, 'GET', '/v1/tickets/count')).status).toBe(200);
+  });
+});
+
+describe('health and documents', () => {
+  it('serves liveness, readiness, the problem catalog and the OpenAPI document without a key', async () => {
+    expect((await ctx.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
+    expect((await ctx.app.inject({ url: '/readyz' })).json()).toEqual({ status: 'ok', checks: { database: 'ok' } });
+    expect((await ctx.app.inject({ url: '/problems/ticket_not_held' })).json()).toMatchObject({ status: 409 });
+    const openapi = (await ctx.app.inject({ url: '/openapi.json' })).json();
+    expect(openapi.openapi).toBe('3.1.0');
+    const operations = Object.values(openapi.paths as Record<string, Record<string, { operationId?: string; tags?: string[] }>>).flatMap((path) => Object.values(path));
+    expect(operations.length).toBeGreaterThan(20);
+    for (const operation of operations) {
+      expect(operation.operationId).toBeTruthy();
+      expect(operation.tags?.length).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('error mapper', () => {
+  it('never leaks an internal error message: a broken database answers a generic 500 with an error id', async () => {
+    const broken = await createTestContext();
+    try {
+      const { managerKey } = await broken.seedListing();
+      // Simulate a driver failure the code did not anticipate.
+      await broken.db.exec('ALTER TABLE tickets RENAME TO tickets_gone');
+      const response = await broken.request(managerKey, 'GET', '/v1/tickets');
+      expect(response.status).toBe(500);
+      expect(response.body.code).toBe('internal');
+      expect(response.body.instance).toBe(response.headers['x-request-id']);
+      const text = JSON.stringify(response.body);
+      expect(text).not.toMatch(/tickets|relation|does not exist|SELECT/i);
+    } finally {
+      await broken.db.exec('ALTER TABLE tickets_gone RENAME TO tickets').catch(() => undefined);
+      await broken.close();
+    }
+  });
+
+  it('reports readiness failure when the database is gone', async () => {
+    if (testDbKind() !== 'postgres') return;
+    const down = await createTestContext();
+    await down.db.close();
+    const response = await down.app.inject({ url: '/readyz' });
+    expect(response.statusCode).toBe(503);
+    expect(response.json().checks.database).toBe('failing');
+    await down.app.close();
+  });
+});
