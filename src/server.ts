@@ -12,6 +12,8 @@ async function main() {
   const app = await buildApp({
     config,
     services: runtime.services,
+    db: runtime.db,
+    events: runtime.events,
     logger,
     ...(runtime.redis ? { redis: runtime.redis } : {}),
     readiness: [

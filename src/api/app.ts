@@ -6,13 +6,15 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
 import type { CoreServices } from '../core.ts';
-import { AppError, type Config, type Logger } from '../platform/index.ts';
+import type { EventBus } from '../jobs/index.ts';
+import { AppError, type Config, type Database, type Logger } from '../platform/index.ts';
 import { registerAuth } from './auth.plugin.ts';
 import { errorHandler, problem, sendProblem } from './problem.ts';
 import { adminRoutes } from './routes/admin.routes.ts';
 import { messageRoutes } from './routes/messages.routes.ts';
 import { peopleRoutes } from './routes/people.routes.ts';
 import { systemRoutes, type ReadinessCheck } from './routes/system.routes.ts';
+import { eventRoutes } from './routes/events.routes.ts';
 import { ticketRoutes } from './routes/tickets.routes.ts';
 
 export interface AppDeps {
@@ -22,12 +24,16 @@ export interface AppDeps {
   readiness?: ReadinessCheck[];
   /** Shares rate-limit counters between api replicas; in-memory when absent. */
   redis?: Redis;
+  /** Realtime fan-out of outbox events (GET /v1/events/stream). */
+  events?: EventBus;
+  /** Read access for the events feed. */
+  db: Database;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Builds the HTTP app without listening: server.ts listens, tests use app.inject. */
-export async function buildApp({ config, services, logger, readiness = [], redis }: AppDeps): Promise<FastifyInstance> {
+export async function buildApp({ config, services, logger, readiness = [], redis, events, db }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...(logger ? { loggerInstance: logger as FastifyBaseLogger } : { logger: false }),
     bodyLimit: config.BODY_LIMIT_BYTES,
@@ -86,6 +92,7 @@ export async function buildApp({ config, services, logger, readiness = [], redis
   await app.register(peopleRoutes, { csrs: services.csrs, customers: services.customers });
   await app.register(ticketRoutes, { tickets: services.tickets });
   await app.register(messageRoutes, { messages: services.messages, attachmentMaxBytes: config.ATTACHMENT_MAX_BYTES });
+  await app.register(eventRoutes, { db, bus: events });
 
   await app.ready();
   return app as unknown as FastifyInstance;

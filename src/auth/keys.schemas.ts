@@ -22,7 +22,7 @@ export const keyView = z.object({
   rateLimitPerMinute: z.number().nullable(),
   createdAt: z.date(),
   revokedAt: z.date().nullable(),
-});
+}).meta({ id: 'ApiKey' });
 
 export const createdKeyView = z.object({
   key: keyView,

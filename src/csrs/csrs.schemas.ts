@@ -38,7 +38,7 @@ export const csrView = z.object({
   activeTickets: z.number().describe('Tickets currently assigned to this CSR'),
   createdAt: z.date(),
   updatedAt: z.date(),
-});
+}).meta({ id: 'Csr' });
 
 export type CreateCsrInput = z.input<typeof createCsrBody>;
 export type UpdateCsrInput = z.output<typeof updateCsrBody>;

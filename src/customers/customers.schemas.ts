@@ -35,7 +35,7 @@ export const customerView = z.object({
   displayName: z.string().nullable(),
   identities: z.array(z.object({ kind: z.enum(identityKinds), value: z.string() })),
   createdAt: z.date(),
-});
+}).meta({ id: 'Customer' });
 
 export type Identity = z.output<typeof identitySchema>;
 export type CreateCustomerInput = z.input<typeof createCustomerBody>;

@@ -35,7 +35,7 @@ export const listingView = z.object({
   timezone: z.string(),
   createdAt: z.date(),
   updatedAt: z.date(),
-});
+}).meta({ id: 'Listing' });
 
 export type CreateListingInput = z.output<typeof createListingBody>;
 export type UpdateListingInput = z.output<typeof updateListingBody>;

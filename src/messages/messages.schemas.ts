@@ -119,7 +119,7 @@ export const messageView = z.object({
   attachmentId: z.string().nullable(),
   clientMessageId: z.string().nullable(),
   createdAt: z.date(),
-});
+}).meta({ id: 'Message' });
 
 export const listMessagesQuery = z
   .object({
@@ -136,7 +136,7 @@ export const attachmentView = z.object({
   sizeBytes: z.number(),
   sha256: z.string(),
   createdAt: z.date(),
-});
+}).meta({ id: 'Attachment' });
 
 export const uploadQuery = z
   .object({ filename: z.string().min(1).max(255).regex(/^[^/\\\0]+$/, 'a file name without path separators') })

@@ -121,7 +121,7 @@ export const ticketView = z.object({
   ratedAt: z.date().nullable(),
   updatedAt: z.date(),
   metadata: z.record(z.string(), z.unknown()),
-});
+}).meta({ id: 'Ticket' });
 
 export const ticketPage = z.object({
   items: z.array(ticketView),

@@ -6,6 +6,7 @@ import type { FastifyInstance, InjectOptions } from 'fastify';
 import { inject } from 'vitest';
 import { buildApp } from '../../src/api/index.ts';
 import { createCoreServices, type CoreServices } from '../../src/core.ts';
+import { createLocalEventBus, createOutboxRelay, type EventBus } from '../../src/jobs/index.ts';
 import {
   createPgliteDatabase,
   createPostgresDatabase,
@@ -29,6 +30,9 @@ export interface TestContext {
   config: Config;
   services: CoreServices;
   app: FastifyInstance;
+  events: EventBus;
+  /** Runs the outbox relay once, as the repeating job would. */
+  relayOutbox(): Promise<{ relayed: number }>;
   adminKey: string;
   dataDir: string;
   request<T = any>(key: string, method: InjectOptions['method'], url: string, payload?: unknown, headers?: Record<string, string>): Promise<TestResponse<T>>;
@@ -77,7 +81,9 @@ export async function createTestContext(env: Record<string, string> = {}): Promi
     ...env,
   });
   const services = createCoreServices({ db, config });
-  const app = await buildApp({ config, services, readiness: [{ name: 'database', check: () => db.ping() }] });
+  const events = createLocalEventBus();
+  const relayOutbox = createOutboxRelay({ db, publisher: events });
+  const app = await buildApp({ config, services, db, events, readiness: [{ name: 'database', check: () => db.ping() }] });
 
   const request: TestContext['request'] = async (key, method, url, payload, headers = {}) => {
     const response = await app.inject({
@@ -98,6 +104,8 @@ export async function createTestContext(env: Record<string, string> = {}): Promi
     config,
     services,
     app,
+    events,
+    relayOutbox: () => relayOutbox({}),
     adminKey,
     dataDir,
     request,

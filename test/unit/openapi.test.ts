@@ -1,0 +1,11 @@
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { generateOpenApiDocument } from '../../src/api/index.ts';
+
+describe('openapi.json', () => {
+  it('matches the routes (run `npm run openapi` after changing an API)', async () => {
+    const committed = JSON.parse(await readFile(new URL('../../openapi.json', import.meta.url), 'utf8'));
+    const generated = JSON.parse(JSON.stringify(await generateOpenApiDocument()));
+    expect(generated).toEqual(committed);
+  });
+});
