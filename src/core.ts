@@ -6,16 +6,26 @@ import { createListingService } from './listings/index.ts';
 import { createLocalAttachmentStorage, createMessageService, type AttachmentStorage } from './messages/index.ts';
 import { systemClock, type Clock, type Config, type Database } from './platform/index.ts';
 import { createTicketService } from './tickets/index.ts';
+import { createChatLinkService } from './chat-links/index.ts';
+import { createExpertService } from './experts/index.ts';
+import { createIvrService } from './ivr/index.ts';
+import { createOutboxSmsSender, createSmsService, type SmsSender } from './sms/index.ts';
+import { createAutomatedMessageService } from './automation/index.ts';
+import { createCannedService } from './canned/index.ts';
+import { createScheduleService } from './schedule/index.ts';
 
 export interface CoreDeps {
   db: Database;
   config: Config;
   clock?: Clock;
   storage?: AttachmentStorage;
+  /** How SMS go out (IVR chat links); the outbox table when absent. */
+  smsSender?: SmsSender;
 }
 
 /** Wires the ticket/chat core's services over one database; shared by the api, worker and CLI. */
-export function createCoreServices({ db, config, clock = systemClock, storage }: CoreDeps) {
+export function createCoreServices({ db, config, clock = systemClock, storage, smsSender }: CoreDeps) {
+  const chatLinks = createChatLinkService({ db, clock });
   return {
     keys: createKeyService({ db, adminApiKey: config.ADMIN_API_KEY, cacheSeconds: config.API_KEY_CACHE_SECONDS }),
     listings: createListingService({ db }),
@@ -27,6 +37,14 @@ export function createCoreServices({ db, config, clock = systemClock, storage }:
       storage: storage ?? createLocalAttachmentStorage(path.join(config.dataDir, 'attachments')),
       limits: { maxBytes: config.ATTACHMENT_MAX_BYTES, allowedTypes: config.ATTACHMENT_TYPES },
     }),
+    chatLinks,
+    sms: createSmsService({ db }),
+    // The ticket service is stateless, so the IVR flow can hold its own instance.
+    ivr: createIvrService({ db, tickets: createTicketService({ db, clock }), chatLinks, sms: smsSender ?? createOutboxSmsSender({ db }) }),
+    experts: createExpertService({ db }),
+    schedule: createScheduleService({ db, clock }),
+    automatedMessages: createAutomatedMessageService({ db }),
+    canned: createCannedService({ db }),
   };
 }
 

@@ -1,6 +1,7 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { createAutomationEngine, createAutomationJobs } from './automation/index.ts';
 import { createCoreServices, type CoreServices } from './core.ts';
 import {
   createBullConsumer,
@@ -51,8 +52,20 @@ export async function openRuntime(config: Config, logger: Logger, role: 'api' | 
     events = createLocalEventBus();
   }
 
+  // Enqueues through `jobs`, bound late: the in-process producer is built from these handlers.
+  const automation = createAutomationEngine({ db, jobs: { enqueue: (name, payload, options) => jobs.enqueue(name, payload, options) } });
   const handlers: JobHandlers = {
-    'outbox.relay': createOutboxRelay({ db, publisher: events }),
+    // Relayed events reach automation too: ticket.created and the like schedule its checks.
+    'outbox.relay': createOutboxRelay({
+      db,
+      publisher: {
+        async publish(batch) {
+          await events.publish(batch);
+          await automation.publish(batch);
+        },
+      },
+    }),
+    ...createAutomationJobs(automation),
   };
 
   let jobs: JobProducer;

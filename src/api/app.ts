@@ -11,11 +11,17 @@ import { AppError, type Config, type Database, type Logger } from '../platform/i
 import { registerAuth } from './auth.plugin.ts';
 import { errorHandler, problem, sendProblem } from './problem.ts';
 import { adminRoutes } from './routes/admin.routes.ts';
+import { cannedRoutes } from './routes/canned.routes.ts';
+import { listingConfigRoutes } from './routes/listing-config.routes.ts';
 import { messageRoutes } from './routes/messages.routes.ts';
 import { peopleRoutes } from './routes/people.routes.ts';
 import { systemRoutes, type ReadinessCheck } from './routes/system.routes.ts';
 import { eventRoutes } from './routes/events.routes.ts';
 import { ticketRoutes } from './routes/tickets.routes.ts';
+import { chatLinkRoutes } from './routes/chat-links.routes.ts';
+import { expertRoutes } from './routes/experts.routes.ts';
+import { ivrRoutes } from './routes/ivr.routes.ts';
+import { smsRoutes } from './routes/sms.routes.ts';
 
 export interface AppDeps {
   config: Config;
@@ -60,7 +66,7 @@ export async function buildApp({ config, services, logger, readiness = [], redis
         version: '0.1.0',
         description: 'Ticket/chat core and conversation intelligence for customer service. Errors are RFC 9457 problem+json (see /problems).',
       },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: lw_<id>_<secret>' } } },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: lw_<id>_<secret>' }, basic: { type: 'http', scheme: 'basic', description: 'IVR system credentials (POST /v1/ivr-systems)' } } },
     },
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
@@ -72,7 +78,7 @@ export async function buildApp({ config, services, logger, readiness = [], redis
   await app.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
-  registerAuth(app as unknown as FastifyInstance, services.keys);
+  registerAuth(app as unknown as FastifyInstance, services.keys, async (listingId) => Boolean(await services.listings.find(listingId)));
 
   await app.register(fastifyRateLimit, {
     // After auth, so limits are per key (each key may carry its own limit).
@@ -93,6 +99,12 @@ export async function buildApp({ config, services, logger, readiness = [], redis
   await app.register(ticketRoutes, { tickets: services.tickets });
   await app.register(messageRoutes, { messages: services.messages, attachmentMaxBytes: config.ATTACHMENT_MAX_BYTES });
   await app.register(eventRoutes, { db, bus: events });
+  await app.register(ivrRoutes, { ivr: services.ivr });
+  await app.register(chatLinkRoutes, { chatLinks: services.chatLinks });
+  await app.register(smsRoutes, { sms: services.sms });
+  await app.register(expertRoutes, { experts: services.experts });
+  await app.register(listingConfigRoutes, { schedule: services.schedule, automatedMessages: services.automatedMessages });
+  await app.register(cannedRoutes, { canned: services.canned });
 
   await app.ready();
   return app as unknown as FastifyInstance;

@@ -20,6 +20,30 @@ export const EventNames = {
   paymentRequested: 'payment.requested',
   apiKeyCreated: 'api_key.created',
   apiKeyRevoked: 'api_key.revoked',
+  // IVR → chat, chat-session links and expert help (migration 003).
+  ivrSystemCreated: 'ivr_system.created',
+  ivrSystemUpdated: 'ivr_system.updated',
+  ivrSystemRevoked: 'ivr_system.revoked',
+  ivrChatRequested: 'ivr.chat_requested',
+  chatSettingsUpdated: 'chat_settings.updated',
+  chatLinkCreated: 'chat_link.created',
+  chatLinkOpened: 'chat_link.opened',
+  expertGroupCreated: 'expert_group.created',
+  expertGroupUpdated: 'expert_group.updated',
+  expertGroupDeleted: 'expert_group.deleted',
+  expertRequested: 'expert.requested',
+  expertAccepted: 'expert.accepted',
+  expertAnswered: 'expert.answered',
+  expertClosed: 'expert.closed',
+  // Listing configuration: business hours, automated messages, canned content (migration 002).
+  listingScheduleUpdated: 'listing.schedule_updated',
+  listingHolidayAdded: 'listing.holiday_added',
+  listingHolidayRemoved: 'listing.holiday_removed',
+  automatedMessagesUpdated: 'automated_messages.updated',
+  automatedMessageSent: 'automated_message.sent',
+  cannedResponseCreated: 'canned_response.created',
+  cannedResponseUpdated: 'canned_response.updated',
+  cannedResponseDeleted: 'canned_response.deleted',
 } as const;
 
 export type EventName = (typeof EventNames)[keyof typeof EventNames];

@@ -8,6 +8,9 @@ export const QUEUE = 'loopwise';
 
 export const jobPayloads = {
   'outbox.relay': z.object({ batchSize: z.number().int().min(1).max(5000).optional() }),
+  // Automated messages (src/automation): one ticket's check, and the sweep that re-finds due tickets.
+  'automated.check-ticket': z.object({ listingId: z.string().min(1), ticketId: z.uuid() }),
+  'automated.sweep': z.object({ listingId: z.string().min(1).optional(), batchSize: z.number().int().min(1).max(5000).optional() }),
 } as const;
 
 export type JobName = keyof typeof jobPayloads;
@@ -16,6 +19,7 @@ export type JobPayload<N extends JobName> = z.output<(typeof jobPayloads)[N]>;
 /** Repeating jobs and their period. */
 export const repeatingJobs: Array<{ name: JobName; everyMs: number; payload: Record<string, unknown> }> = [
   { name: 'outbox.relay', everyMs: 1000, payload: {} },
+  { name: 'automated.sweep', everyMs: 30_000, payload: {} },
 ];
 
 export type JobHandlers = { [N in JobName]: (payload: JobPayload<N>) => Promise<unknown> };

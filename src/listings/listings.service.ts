@@ -73,6 +73,8 @@ export function createListingService({ db }: { db: Database }) {
       });
     },
 
+    find: (id: string): Promise<ListingView | undefined> => getListing(db, id),
+
     async get(id: string): Promise<ListingView> {
       const listing = await getListing(db, id);
       if (!listing) throw new AppError('not_found', `Listing ${id} not found`);

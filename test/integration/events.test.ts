@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../src/events/index.ts';
-import { createBullConsumer, createBullProducer, createOutboxRelay, createRedisEventBus } from '../../src/jobs/index.ts';
+import { createBullConsumer, createBullProducer, createOutboxRelay, createRedisEventBus, type JobHandlers } from '../../src/jobs/index.ts';
 import { createLogger } from '../../src/platform/index.ts';
 import { createTestContext, newTicketBody, testDbKind, type TestContext } from '../support/context.ts';
 
@@ -94,7 +94,7 @@ describe('domain events', () => {
 
     const queueName = `test-${randomBytes(4).toString('hex')}`;
     const logger = createLogger({ LOG_LEVEL: 'silent' });
-    const consumer = createBullConsumer(publisher, { 'outbox.relay': createOutboxRelay({ db: ctx.db, publisher: bus }) }, logger, { queueName });
+    const consumer = createBullConsumer(publisher, { 'outbox.relay': createOutboxRelay({ db: ctx.db, publisher: bus }) } as JobHandlers, logger, { queueName });
     const producer = createBullProducer(publisher, queueName);
     try {
       await consumer.start();

@@ -71,6 +71,8 @@ describe('tenant isolation', () => {
     expect(named.status).toBe(200);
     const wrong = await ctx.request(ctx.adminKey, 'GET', `/v1/tickets/${ids.ticket}`, undefined, { 'x-listing-id': b.listingId });
     expect(wrong.status).toBe(404);
+    const missing = await ctx.request(ctx.adminKey, 'POST', '/v1/tickets', newTicketBody(), { 'x-listing-id': 'no-such-listing' });
+    expect(missing.status).toBe(404);
     // A tenant key cannot widen its scope with the header.
     const spoof = await ctx.request(b.managerKey, 'GET', `/v1/tickets/${ids.ticket}`, undefined, { 'x-listing-id': a.listingId });
     expect(spoof.status).toBe(404);
