@@ -2,26 +2,12 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Principal } from '../auth/index.ts';
 import { appendEvent, EventNames } from '../events/index.ts';
-import { AppError, isUniqueViolation, newId, type Database, type Queryable } from '../platform/index.ts';
+import { AppError, isUniqueViolation, newId, type Database } from '../platform/index.ts';
 import { findTicket } from '../tickets/index.ts';
 import type { AttachmentStorage } from './attachment-storage.ts';
 import { maskCardNumbers } from './card-numbers.ts';
 import type { AttachmentView, MessageKind, MessageView, PostMessageInput, SenderRole } from './messages.schemas.ts';
-
-interface MessageRow {
-  id: string;
-  ticket_id: string;
-  seq: number;
-  sender_role: SenderRole;
-  csr_id: string | null;
-  kind: MessageKind;
-  channel: string;
-  text: string | null;
-  content: Record<string, unknown>;
-  attachment_id: string | null;
-  client_message_id: string | null;
-  created_at: Date;
-}
+import { createMessageWriter, insertMessage, type MessageRow, type MessageWriterOptions, type NewMessage } from './messages.store.ts';
 
 const toMessageView = (row: MessageRow): MessageView => ({
   id: row.id,
@@ -67,10 +53,6 @@ const kindFamilies: Partial<Record<MessageKind, (contentType: string) => boolean
   file: () => true,
 };
 
-/** The message channel a ticket's source implies when a post names none. */
-const DEFAULT_CHANNEL_SQL = `CASE t.source_channel WHEN 'sms' THEN 'sms' WHEN 'email' THEN 'email'
-  WHEN 'social' THEN 'social' ELSE 'chat' END`;
-
 const toMinorUnits = (amount: string): number => {
   const [whole, fraction = ''] = amount.split('.');
   return Number(whole) * 100 + Number(fraction.padEnd(2, '0'));
@@ -80,6 +62,8 @@ export interface MessageServiceDeps {
   db: Database;
   storage: AttachmentStorage;
   limits: { maxBytes: number; allowedTypes: readonly string[] };
+  /** Group commit of concurrent posts (see createMessageWriter). */
+  writer?: MessageWriterOptions;
 }
 
 function senderFor(principal: Principal, requested: SenderRole | undefined): { role: SenderRole; csrId: string | null } {
@@ -99,7 +83,9 @@ function senderFor(principal: Principal, requested: SenderRole | undefined): { r
   }
 }
 
-export function createMessageService({ db, storage, limits }: MessageServiceDeps) {
+export function createMessageService({ db, storage, limits, writer: writerOptions }: MessageServiceDeps) {
+  const writer = createMessageWriter(db, writerOptions);
+
   /** Explains why the guarded update matched no ticket. */
   async function whyNotWritable(listingId: string, ticketId: string): Promise<never> {
     const ticket = await findTicket(db, listingId, ticketId);
@@ -152,57 +138,6 @@ export function createMessageService({ db, storage, limits }: MessageServiceDeps
     }
   }
 
-  /**
-   * The common path is one SQL statement: bump the ticket's message counter (which also orders the
-   * thread and guards status and ownership), insert the message and its outbox event. One round
-   * trip, atomic without an explicit transaction, and the ticket row is locked only for its length.
-   */
-  async function insertInOneStatement(
-    listingId: string,
-    ticketId: string,
-    message: { id: string; role: SenderRole; csrId: string | null; mustHoldAs: string | null; kind: MessageKind; channel: string | null; text: string | null; content: Record<string, unknown>; attachmentId: string | null; clientMessageId: string | null },
-    actor: Record<string, unknown>,
-    tx: Queryable = db,
-  ): Promise<MessageRow | undefined> {
-    const { rows } = await tx.query<MessageRow>(
-      `WITH t AS (
-         UPDATE tickets SET message_count = message_count + 1, last_message_at = now(), updated_at = now(),
-                first_csr_reply_at = CASE WHEN $4 = 'csr' THEN COALESCE(first_csr_reply_at, now()) ELSE first_csr_reply_at END
-          WHERE listing_id = $1 AND id = $2 AND status IN ('waiting', 'assigned') AND ($13::uuid IS NULL OR csr_id = $13)
-          RETURNING id, listing_id, message_count, source_channel
-       ), m AS (
-         INSERT INTO messages (id, listing_id, ticket_id, seq, sender_role, csr_id, kind, channel, text, content, attachment_id, client_message_id)
-         SELECT $3, t.listing_id, t.id, t.message_count, $4, $5, $6, COALESCE($7, ${DEFAULT_CHANNEL_SQL}), $8, $9::jsonb, $10, $11 FROM t
-         RETURNING *
-       ), e AS (
-         INSERT INTO events (listing_id, name, aggregate_type, aggregate_id, payload, actor)
-         SELECT m.listing_id, '${EventNames.messageCreated}', 'ticket', m.ticket_id::text,
-                jsonb_build_object('messageId', m.id, 'seq', m.seq, 'senderRole', m.sender_role, 'csrId', m.csr_id,
-                                   'kind', m.kind, 'channel', m.channel, 'text', m.text, 'content', m.content,
-                                   'attachmentId', m.attachment_id, 'createdAt', m.created_at),
-                $12::jsonb
-           FROM m
-       )
-       SELECT * FROM m`,
-      [
-        listingId,
-        ticketId,
-        message.id,
-        message.role,
-        message.csrId,
-        message.kind,
-        message.channel,
-        message.text,
-        JSON.stringify(message.content),
-        message.attachmentId,
-        message.clientMessageId,
-        JSON.stringify(actor),
-        message.mustHoldAs,
-      ],
-    );
-    return rows[0];
-  }
-
   return {
     async post(listingId: string, ticketId: string, input: PostMessageInput, principal: Principal): Promise<{ message: MessageView; created: boolean }> {
       const sender = senderFor(principal, input.senderRole);
@@ -213,7 +148,7 @@ export function createMessageService({ db, storage, limits }: MessageServiceDeps
       const attachmentId = 'attachmentId' in input ? (input.attachmentId ?? null) : null;
       const attachment = attachmentId ? await checkAttachment(listingId, ticketId, input.kind, attachmentId) : undefined;
       const text = 'text' in input && input.text !== undefined ? maskCardNumbers(input.text) : null;
-      const message = {
+      const message: NewMessage = {
         id: newId(),
         role: sender.role,
         csrId: sender.csrId,
@@ -243,13 +178,7 @@ export function createMessageService({ db, storage, limits }: MessageServiceDeps
                VALUES ($1, $2, $3, $4, $5, $6, $7)`,
               [paymentId, listingId, ticketId, toMinorUnits(payment.amount), payment.currency, payment.invoiceNumber, payment.description],
             );
-            const inserted = await insertInOneStatement(
-              listingId,
-              ticketId,
-              { ...message, content: { paymentRequestId: paymentId, ...payment } },
-              actor,
-              tx,
-            );
+            const inserted = await insertMessage(tx, listingId, ticketId, { ...message, content: { paymentRequestId: paymentId, ...payment } }, actor);
             if (!inserted) return undefined;
             await appendEvent(tx, {
               listingId,
@@ -262,7 +191,7 @@ export function createMessageService({ db, storage, limits }: MessageServiceDeps
             return inserted;
           });
         } else {
-          row = await insertInOneStatement(listingId, ticketId, message, actor);
+          row = await writer.write(listingId, ticketId, message, actor);
         }
         if (!row) return await whyNotWritable(listingId, ticketId);
         return { message: toMessageView(row), created: true };

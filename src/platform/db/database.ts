@@ -8,8 +8,18 @@ export interface QueryResult<Row> {
   rowCount: number;
 }
 
+export interface QueryOptions {
+  /**
+   * Prepares the statement once per connection under this name, then only binds and executes it:
+   * PostgreSQL skips parsing and planning, which for a multi-CTE statement costs more than running
+   * it. For hot statements with a constant text; list the RETURNING columns rather than `*`, since
+   * a prepared `*` fails once a migration adds a column. PGlite ignores it.
+   */
+  prepare?: string;
+}
+
 export interface Queryable {
-  query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>>;
+  query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<Row>>;
 }
 
 export interface Transaction extends Queryable {

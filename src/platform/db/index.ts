@@ -4,7 +4,7 @@ import type { Database } from './database.ts';
 import { createPgliteDatabase } from './pglite.ts';
 import { createPostgresDatabase } from './postgres.ts';
 
-export type { Database, Queryable, QueryResult, Transaction } from './database.ts';
+export type { Database, Queryable, QueryOptions, QueryResult, Transaction } from './database.ts';
 export { isUniqueViolation, isRetryable } from './database.ts';
 export { migrate, loadMigrations, type Migration } from './migrate.ts';
 export { createPostgresDatabase } from './postgres.ts';

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { withRetries, type Database, type Queryable } from './database.ts';
+import { withRetries, type Database, type QueryOptions } from './database.ts';
 
 const INT8_OID = 20;
 
@@ -29,14 +29,15 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
   // An idle client losing its server must not crash the process; the next checkout reconnects.
   pool.on('error', () => undefined);
 
-  const run = async <Row>(target: Queryable | pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]) => {
-    const result = await (target as pg.Pool).query(sql, params as unknown[]);
+  const run = async <Row>(target: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[], options?: QueryOptions) => {
+    const values = params as unknown[] | undefined;
+    const result = await (options?.prepare ? target.query({ name: options.prepare, text: sql, values }) : target.query(sql, values));
     return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
   };
 
   return {
     kind: 'postgres',
-    query: (sql, params) => run(pool, sql, params),
+    query: (sql, params, options) => run(pool, sql, params, options),
     async exec(sql) {
       await pool.query(sql);
     },
@@ -46,7 +47,7 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
         try {
           await client.query('BEGIN');
           const result = await work({
-            query: (sql, params) => run(client, sql, params),
+            query: (sql, params, options) => run(client, sql, params, options),
             exec: async (sql) => {
               await client.query(sql);
             },
