@@ -6,6 +6,7 @@ import { createListingBody } from '../listings/index.ts';
 import { AppError, ConfigError, createLogger, loadConfigFromEnv, migrate, openDatabase } from '../platform/index.ts';
 import { createCoreServices } from '../core.ts';
 import { directAdminClient, RemoteProblem, runningEmbeddedServer, serverAdminClient, type AdminClient } from './admin-client.ts';
+import { registerIngestCommands } from './ingest.command.ts';
 
 /**
  * `npx loopwise …`: administration of the ticket core (and, as they land, ingest, train, score…).
@@ -18,7 +19,7 @@ const positiveInt = (value: string) => {
 };
 
 async function withAdmin<T>(work: (client: AdminClient) => Promise<T>): Promise<T> {
-  const config = loadConfigFromEnv({ LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' });
+  const config = loadConfigFromEnv({}, { LOG_LEVEL: 'warn' });
   const server = await runningEmbeddedServer(config);
   if (server) return work(await serverAdminClient(config, server));
   const db = await openDatabase(config, 'loopwise-cli');
@@ -154,6 +155,7 @@ export function buildCli(): Command {
       print(Boolean(options.json), revoked, () => `revoked key ${revoked.id}`);
     });
 
+  registerIngestCommands(program);
   return program;
 }
 

@@ -51,6 +51,21 @@ export const configSchema = z.object({
     ),
   API_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  ANALYTICS_DB_PATH: z
+    .string()
+    .optional()
+    .transform((value) => (value === '' ? undefined : value))
+    .describe('DuckDB analytics file; unset → DATA_DIR/analytics.duckdb'),
+  INGEST_RAW_TEXT_LISTINGS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((id) => id.trim())
+        .filter(Boolean),
+    )
+    .describe('Listings allowed to ingest without PII redaction (`loopwise ingest --no-redact`)'),
 });
 
 export type Config = Readonly<z.output<typeof configSchema>> & {
@@ -72,7 +87,13 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   return Object.freeze({ ...result.data, dataDir: path.resolve(result.data.DATA_DIR) });
 }
 
-/** The process environment, parsed once. Call only from a composition root. */
-export function loadConfigFromEnv(overrides: Record<string, string | undefined> = {}): Config {
-  return parseConfig({ ...process.env, ...overrides });
+/**
+ * The process environment, parsed once. Call only from a composition root. `defaults` apply where
+ * the environment is silent (e.g. the CLI logs less by default); `overrides` win over it.
+ */
+export function loadConfigFromEnv(
+  overrides: Record<string, string | undefined> = {},
+  defaults: Record<string, string | undefined> = {},
+): Config {
+  return parseConfig({ ...defaults, ...process.env, ...overrides });
 }

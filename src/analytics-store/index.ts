@@ -1,0 +1,2 @@
+export { openAnalyticsDb, analyticsDbPath, type AnalyticsDb, type SqlParams, type SqlTypes, type OpenOptions } from './duckdb.ts';
+export { migrateAnalytics } from './migrate.ts';

@@ -1,0 +1,11 @@
+export * from './interaction.schemas.ts';
+export { createIngestService, safeExcerpt, type IngestService, type IngestOptions, type IngestProgress, type IngestSummary, type SourceSummary } from './ingest.service.ts';
+export { ingestFormats, checkFormatName, detectFormat, type IngestFormat } from './formats.ts';
+export { listQuarantine, countRows, type QuarantineRow, type TableCounts } from './ingest.store.ts';
+export { quarantineReasons, type QuarantineReason } from './adapters/adapter.ts';
+export { redactText, pseudonymize, emptyRedactionCounts, type RedactionCounts, type PiiKind } from './redaction.ts';
+export { validateInteraction } from './validate.ts';
+export { majority } from './adapters/uss.adapter.ts';
+export { threadToInteraction, snowflakeTime } from './adapters/ibm-twitter.adapter.ts';
+export { abcdToInteraction } from './adapters/abcd.adapter.ts';
+export { readLines, readJsonArray, FormatProblem } from './readers.ts';
