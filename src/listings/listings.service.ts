@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { appendEvent, EventNames } from '../events/index.ts';
 import { AppError, isUniqueViolation, type Database, type Queryable } from '../platform/index.ts';
 import type { CreateListingInput, ListingView, UpdateListingInput } from './listings.schemas.ts';
@@ -33,9 +34,14 @@ export function createListingService({ db }: { db: Database }) {
     async create(input: CreateListingInput): Promise<ListingView> {
       try {
         return await db.transaction(async (tx) => {
+          // Identifiers are capped at 63 bytes and listing ids may be that long: name the sequence by hash.
+          const sequence = `ticket_ref_${createHash('md5').update(input.id).digest('hex').slice(0, 16)}`;
+          const existing = await tx.query('SELECT 1 FROM listings WHERE id = $1', [input.id]);
+          if (existing.rowCount > 0) throw new AppError('listing_exists', `Listing ${input.id} already exists`);
+          await tx.query(`CREATE SEQUENCE "${sequence}"`);
           const { rows } = await tx.query<Row>(
-            `INSERT INTO listings (id, name, ref_prefix, timezone) VALUES ($1, $2, $3, $4) RETURNING *`,
-            [input.id, input.name, input.refPrefix ?? defaultRefPrefix(input.id), input.timezone ?? 'UTC'],
+            `INSERT INTO listings (id, name, ref_prefix, timezone, ref_sequence) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
+            [input.id, input.name, input.refPrefix ?? defaultRefPrefix(input.id), input.timezone ?? 'UTC', sequence],
           );
           const listing = toView(rows[0]!);
           await appendEvent(tx, {
@@ -48,7 +54,10 @@ export function createListingService({ db }: { db: Database }) {
           return listing;
         });
       } catch (error) {
-        if (isUniqueViolation(error)) throw new AppError('listing_exists', `Listing ${input.id} already exists`);
+        // A concurrent create of the same id fails on the listing key or on its sequence (42P07).
+        if (isUniqueViolation(error) || (error as { code?: string }).code === '42P07') {
+          throw new AppError('listing_exists', `Listing ${input.id} already exists`);
+        }
         throw error;
       }
     },

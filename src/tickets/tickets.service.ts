@@ -108,9 +108,10 @@ export function createTicketService({ db, clock }: TicketServiceDeps) {
         const open = await findOpenTicketOfCustomer(tx, listingId, customerId);
         if (open) return { ticket: toTicketView(open), created: false };
 
+        const stickyCsr = await findStickyCsr(tx, listingId, customerId, input.requiredSkills);
+        // Last before the insert: a returning customer's re-post above takes no number.
         const ref = await nextReference(tx, listingId);
         if (!ref) throw new AppError('not_found', `Listing ${listingId} not found`);
-        const stickyCsr = await findStickyCsr(tx, listingId, customerId, input.requiredSkills);
         const row = await insertTicket(tx, {
           id: newId(),
           listingId,

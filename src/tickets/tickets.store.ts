@@ -73,14 +73,14 @@ export async function findOpenTicketOfCustomer(db: Queryable, listingId: string,
   return rows[0];
 }
 
-/** Takes the next per-listing reference number; the row lock lasts only until commit. */
+/** Takes the next per-listing reference number from the listing's sequence (never blocks). */
 export async function nextReference(db: Queryable, listingId: string): Promise<string | undefined> {
-  const { rows } = await db.query<{ ref_prefix: string; ticket_seq: number }>(
-    'UPDATE listings SET ticket_seq = ticket_seq + 1 WHERE id = $1 RETURNING ref_prefix, ticket_seq',
+  const { rows } = await db.query<{ ref_prefix: string; n: number }>(
+    'SELECT ref_prefix, nextval(ref_sequence::regclass) AS n FROM listings WHERE id = $1',
     [listingId],
   );
   const row = rows[0];
-  return row && `${row.ref_prefix}-${String(row.ticket_seq).padStart(6, '0')}`;
+  return row && `${row.ref_prefix}-${String(row.n).padStart(6, '0')}`;
 }
 
 export interface NewTicket {
