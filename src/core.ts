@@ -36,6 +36,7 @@ export function createCoreServices({ db, config, clock = systemClock, storage, s
       db,
       storage: storage ?? createLocalAttachmentStorage(path.join(config.dataDir, 'attachments')),
       limits: { maxBytes: config.ATTACHMENT_MAX_BYTES, allowedTypes: config.ATTACHMENT_TYPES },
+      writer: { maxInFlight: config.MESSAGE_WRITE_CONCURRENCY },
     }),
     chatLinks,
     sms: createSmsService({ db }),

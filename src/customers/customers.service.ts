@@ -33,6 +33,7 @@ async function customerIdsFor(tx: Queryable, listingId: string, identities: read
     `SELECT DISTINCT customer_id FROM customer_identities
       WHERE listing_id = $1 AND (kind, value) IN (SELECT * FROM unnest($2::text[], $3::text[]))`,
     [listingId, identities.map((identity) => identity.kind), identities.map((identity) => identity.value)],
+    { prepare: 'customers.ids_for_identities' },
   );
   return rows.map((row) => row.customer_id);
 }
@@ -44,6 +45,7 @@ async function linkIdentities(tx: Queryable, listingId: string, customerId: stri
       `INSERT INTO customer_identities (listing_id, kind, value, customer_id) VALUES ($1, $2, $3, $4)
        ON CONFLICT DO NOTHING`,
       [listingId, identity.kind, identity.value, customerId],
+      { prepare: 'customers.link_identity' },
     );
     if (inserted.rowCount > 0) {
       await appendEvent(tx, {
@@ -64,12 +66,14 @@ async function linkIdentities(tx: Queryable, listingId: string, customerId: stri
  */
 async function lockIdentities(tx: Queryable, listingId: string, identities: readonly Identity[]) {
   const keys = [...new Set(identities.map((identity) => `${listingId}:${identity.kind}:${identity.value}`))].sort();
-  for (const key of keys) await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [key]);
+  for (const key of keys) await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [key], { prepare: 'locks.advisory' });
 }
 
 async function insertCustomer(tx: Queryable, listingId: string, displayName: string | undefined, actor?: Actor) {
   const id = newId();
-  await tx.query('INSERT INTO customers (id, listing_id, display_name) VALUES ($1, $2, $3)', [id, listingId, displayName ?? null]);
+  await tx.query('INSERT INTO customers (id, listing_id, display_name) VALUES ($1, $2, $3)', [id, listingId, displayName ?? null], {
+    prepare: 'customers.insert',
+  });
   await appendEvent(tx, {
     listingId,
     name: EventNames.customerCreated,

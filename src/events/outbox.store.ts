@@ -40,6 +40,7 @@ export async function appendEvent(tx: Queryable, event: NewEvent): Promise<void>
       JSON.stringify(event.payload),
       JSON.stringify(event.actor ?? {}),
     ],
+    { prepare: 'events.append' },
   );
 }
 

@@ -51,6 +51,13 @@ export const configSchema = z.object({
     ),
   API_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  MESSAGE_WRITE_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(4)
+    .describe('Message-insert statements in flight at once; posts arriving meanwhile are group-committed'),
   ANALYTICS_DB_PATH: z
     .string()
     .optional()

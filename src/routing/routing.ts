@@ -16,6 +16,7 @@ export async function findStickyCsr(
       WHERE listing_id = $1 AND customer_id = $2 AND csr_id IS NOT NULL
       ORDER BY created_at DESC LIMIT 1`,
     [listingId, customerId],
+    { prepare: 'routing.previous_csr' },
   );
   const csrId = previous[0]?.csr_id;
   if (!csrId) return undefined;
@@ -26,6 +27,7 @@ export async function findStickyCsr(
                            WHERE t.listing_id = c.listing_id AND t.csr_id = c.id AND t.status = 'assigned')
       FOR UPDATE`,
     [listingId, csrId, requiredSkills],
+    { prepare: 'routing.sticky_csr' },
   );
   return rows[0]?.id;
 }

@@ -104,7 +104,7 @@ export function createTicketService({ db, clock }: TicketServiceDeps) {
         }
         // Two simultaneous first messages from one customer must yield one ticket, not a
         // unique-index failure: serialise creates per customer.
-        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${listingId}:customer:${customerId}`]);
+        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${listingId}:customer:${customerId}`], { prepare: 'locks.advisory' });
         const open = await findOpenTicketOfCustomer(tx, listingId, customerId);
         if (open) return { ticket: toTicketView(open), created: false };
 

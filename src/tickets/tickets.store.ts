@@ -27,6 +27,11 @@ export interface TicketRow {
   metadata: Record<string, unknown>;
 }
 
+/** Every column of TicketRow, listed so prepared statements keep their shape across migrations. */
+const TICKET_COLUMNS = `id, listing_id, ref, customer_id, csr_id, status, source_app, source_channel, subject, required_skills,
+  priority, message_count, created_at, first_assigned_at, assigned_at, first_csr_reply_at, last_message_at, ended_at,
+  rating, rating_comment, rated_at, updated_at, metadata`;
+
 export const toTicketView = (row: TicketRow): TicketView => ({
   id: row.id,
   listingId: row.listing_id,
@@ -67,8 +72,9 @@ export async function findTicket(
 
 export async function findOpenTicketOfCustomer(db: Queryable, listingId: string, customerId: string) {
   const { rows } = await db.query<TicketRow>(
-    `SELECT * FROM tickets WHERE listing_id = $1 AND customer_id = $2 AND status IN ('waiting', 'assigned')`,
+    `SELECT ${TICKET_COLUMNS} FROM tickets WHERE listing_id = $1 AND customer_id = $2 AND status IN ('waiting', 'assigned')`,
     [listingId, customerId],
+    { prepare: 'tickets.open_of_customer' },
   );
   return rows[0];
 }
@@ -78,6 +84,7 @@ export async function nextReference(db: Queryable, listingId: string): Promise<s
   const { rows } = await db.query<{ ref_prefix: string; n: number }>(
     'SELECT ref_prefix, nextval(ref_sequence::regclass) AS n FROM listings WHERE id = $1',
     [listingId],
+    { prepare: 'tickets.next_reference' },
   );
   const row = rows[0];
   return row && `${row.ref_prefix}-${String(row.n).padStart(6, '0')}`;
@@ -106,7 +113,7 @@ export async function insertTicket(db: Queryable, ticket: NewTicket): Promise<Ti
                           required_skills, priority, queue_key, metadata, first_assigned_at, assigned_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
              CASE WHEN $14::boolean THEN now() END, CASE WHEN $14::boolean THEN now() END)
-     RETURNING *`,
+     RETURNING ${TICKET_COLUMNS}`,
     [
       ticket.id,
       ticket.listingId,
@@ -123,6 +130,7 @@ export async function insertTicket(db: Queryable, ticket: NewTicket): Promise<Ti
       JSON.stringify(ticket.metadata),
       assigned,
     ],
+    { prepare: 'tickets.insert' },
   );
   return rows[0]!;
 }
