@@ -1,2 +1,2 @@
 export { EventNames, type EventName } from './event-names.ts';
-export { appendEvent, readEvents, claimUndispatched, type NewEvent, type StoredEvent, type Actor } from './outbox.store.ts';
+export { appendEvent, readEvents, readAfterCursor, lockCursor, advanceCursor, type NewEvent, type StoredEvent, type Actor } from './outbox.store.ts';

@@ -81,15 +81,36 @@ export async function readEvents(
 }
 
 /**
- * Claims up to `limit` undispatched events across listings and marks them dispatched in the same
- * statement; SKIP LOCKED lets several relays run without handing out an event twice.
+ * Reads the events after a consumer's cursor, in id order, without skipping one that may still
+ * appear. Ids come from a sequence when a transaction inserts, so a lower id can become visible
+ * after a higher one (its transaction commits later), and an id whose transaction rolled back
+ * never appears. The batch therefore stops at the first hole, unless the event after the hole is
+ * older than `gapGraceMs`: no open transaction is expected to run that long, so the hole is
+ * treated as a rollback. Run inside a transaction that holds the cursor row (see lockCursor).
  */
-export async function claimUndispatched(db: Queryable, limit: number): Promise<StoredEvent[]> {
-  const { rows } = await db.query<EventRow>(
-    `UPDATE events SET dispatched_at = now()
-      WHERE id IN (SELECT id FROM events WHERE dispatched_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-      RETURNING *`,
-    [limit],
-  );
-  return rows.map(toEvent).sort((a, b) => a.id - b.id);
+export async function readAfterCursor(
+  tx: Queryable,
+  query: { afterId: number; limit: number; gapGraceMs: number; now: Date },
+): Promise<StoredEvent[]> {
+  const { rows } = await tx.query<EventRow>('SELECT * FROM events WHERE id > $1 ORDER BY id LIMIT $2', [query.afterId, query.limit]);
+  const accepted: StoredEvent[] = [];
+  let expected = query.afterId + 1;
+  for (const row of rows) {
+    const event = toEvent(row);
+    if (event.id !== expected && query.now.getTime() - event.createdAt.getTime() < query.gapGraceMs) break;
+    accepted.push(event);
+    expected = event.id + 1;
+  }
+  return accepted;
+}
+
+/** Locks (creating if needed) a consumer's cursor row for this transaction; returns its position. */
+export async function lockCursor(tx: Queryable, name: string): Promise<number> {
+  await tx.query('INSERT INTO outbox_cursors (name) VALUES ($1) ON CONFLICT DO NOTHING', [name]);
+  const { rows } = await tx.query<{ last_id: number }>('SELECT last_id FROM outbox_cursors WHERE name = $1 FOR UPDATE', [name]);
+  return Number(rows[0]!.last_id);
+}
+
+export async function advanceCursor(tx: Queryable, name: string, lastId: number): Promise<void> {
+  await tx.query('UPDATE outbox_cursors SET last_id = $2, updated_at = now() WHERE name = $1', [name, lastId]);
 }

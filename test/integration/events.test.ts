@@ -120,3 +120,37 @@ describe('domain events', () => {
     }
   });
 });
+
+describe('outbox relay cursor', () => {
+  it('waits for a hole in the ids (a transaction still open) and skips it once it is older than the grace period', async () => {
+    const { listingId } = await ctx.seedListing();
+    await ctx.relayOutbox();
+    const published: number[] = [];
+    const now = { value: new Date() };
+    const relay = createOutboxRelay({ db: ctx.db, publisher: { publish: async (events) => void published.push(...events.map((e) => e.id)) }, clock: { now: () => now.value }, gapGraceMs: 30_000 });
+    const insert = (id: number, createdAt: Date) =>
+      ctx.db.query(`INSERT INTO events (id, listing_id, name, aggregate_type, aggregate_id, payload, created_at) VALUES ($1, $2, 'ticket.created', 'ticket', 'x', '{}', $3)`, [id, listingId, createdAt]);
+    const { rows } = await ctx.db.query<{ id: number }>('SELECT max(id) AS id FROM events');
+    const base = Number(rows[0]!.id) + 100;
+    await ctx.db.query(`SELECT setval(pg_get_serial_sequence('events', 'id'), $1)`, [base + 10]);
+    // base+1 committed, base+2 missing (in flight or rolled back), base+3 committed.
+    const justNow = new Date(now.value.getTime() - 1000);
+    await insert(base + 1, justNow);
+    await insert(base + 3, justNow);
+    // Everything up to base is older history the relay already passed; move the cursor there.
+    await ctx.db.query(`UPDATE outbox_cursors SET last_id = $1 WHERE name = 'relay'`, [base]);
+    await relay({});
+    expect(published).toEqual([base + 1]);
+    // The late transaction commits: delivered in order.
+    await insert(base + 2, justNow);
+    await relay({});
+    expect(published).toEqual([base + 1, base + 2, base + 3]);
+    // A hole that never fills is skipped once the event after it is older than the grace period.
+    await insert(base + 5, justNow);
+    await relay({});
+    expect(published).toHaveLength(3);
+    now.value = new Date(now.value.getTime() + 31_000);
+    await relay({});
+    expect(published).toEqual([base + 1, base + 2, base + 3, base + 5]);
+  });
+});
