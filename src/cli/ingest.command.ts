@@ -71,7 +71,8 @@ export function registerIngestCommands(program: Command): void {
     .description('load interaction records into the analytics store (DuckDB), validated, redacted and quarantined')
     .argument('<paths...>', 'input files (.gz accepted); - reads stdin')
     .requiredOption('--listing <id>', 'listing (tenant) the records belong to')
-    .addOption(new Option('--format <format>', 'input format (default: inferred from the extension or content)').choices([...ingestFormats, 'csv', 'parquet']))
+    .addOption(new Option('--format <format>', 'input format (default: inferred from the extension or content)').choices([...ingestFormats, 'parquet']))
+    .option('--interactions <file>', 'CSV: the interactions table joined by id to the messages table given as the path')
     .option('--no-redact', 'store raw text (only for listings in INGEST_RAW_TEXT_LISTINGS)')
     .option('--id-prefix <prefix>', 'prefix for ids derived from file names (uss); default the file name')
     .option('--batch-size <n>', 'interactions per transaction', positiveInt, 1000)
@@ -82,7 +83,16 @@ export function registerIngestCommands(program: Command): void {
       'after',
       `
 Formats: jsonl (canonical, schemas/interaction.schema.json), json (an array of canonical records),
-uss (user-satisfaction dialogues), ibm-twitter, abcd. CSV and Parquet are not supported yet.
+uss (user-satisfaction dialogues), ibm-twitter, abcd, csv. Parquet is not supported yet.
+
+CSV: a messages table (one row per message; columns interaction_id, seq, role, kind, channel, ts,
+text, transcript, message_id, csr_id, attachment, labels, meta) and optionally an interactions
+table (id, customer_id, csr_ids, external_ids, brand, queue, source_channel, source_app,
+created_at, first_assigned_at, first_csr_reply_at, ended_at, status, resolved, abandoned,
+satisfaction, converted, conversion, labels, events), joined by id:
+  loopwise ingest messages.csv --interactions interactions.csv --listing acme
+Rows of one interaction must be contiguous in the messages table; a malformed row quarantines its
+whole interaction. Quoting is RFC 4180; nested values (attachment, labels, meta, events) are JSON.
 
 Re-running is safe: unchanged records are left alone, a record with a known id replaces its earlier
 version, and a run that was killed resumes after its last committed batch. Rejected records go to
@@ -94,7 +104,7 @@ process at a time; while another holds it, this command stops with a message nam
     .action(
       async (
         paths: string[],
-        options: { listing: string; format?: string; redact: boolean; idPrefix?: string; batchSize: number; maxRecordBytes: number; quiet?: boolean; json?: boolean },
+        options: { listing: string; format?: string; interactions?: string; redact: boolean; idPrefix?: string; batchSize: number; maxRecordBytes: number; quiet?: boolean; json?: boolean },
       ) => {
         const config = loadConfigFromEnv();
         const listingId = listingIdSchema.parse(options.listing);
@@ -119,6 +129,7 @@ process at a time; while another holds it, this command stops with a message nam
               listingId,
               paths,
               ...(format ? { format } : {}),
+              ...(options.interactions ? { interactions: options.interactions } : {}),
               redact: options.redact,
               batchSize: options.batchSize,
               maxRecordBytes: options.maxRecordBytes,

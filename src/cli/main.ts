@@ -7,6 +7,8 @@ import { AppError, ConfigError, createLogger, loadConfigFromEnv, migrate, openDa
 import { createCoreServices } from '../core.ts';
 import { directAdminClient, RemoteProblem, runningEmbeddedServer, serverAdminClient, type AdminClient } from './admin-client.ts';
 import { registerIngestCommands } from './ingest.command.ts';
+import { registerExportCommands } from './export.command.ts';
+import { registerFeaturesCommands } from './features.command.ts';
 
 /**
  * `npx loopwise …`: administration of the ticket core (and, as they land, ingest, train, score…).
@@ -156,6 +158,8 @@ export function buildCli(): Command {
     });
 
   registerIngestCommands(program);
+  registerExportCommands(program);
+  registerFeaturesCommands(program);
   return program;
 }
 

@@ -2,16 +2,19 @@ import path from 'node:path';
 import { AppError } from '../platform/index.ts';
 import { abcdAdapter } from './adapters/abcd.adapter.ts';
 import type { Adapter } from './adapters/adapter.ts';
+import { csvAdapter } from './adapters/csv.adapter.ts';
 import { ibmTwitterAdapter } from './adapters/ibm-twitter.adapter.ts';
 import { jsonArrayAdapter, jsonlAdapter } from './adapters/jsonl.adapter.ts';
 import { ussAdapter } from './adapters/uss.adapter.ts';
 
-export const ingestFormats = ['jsonl', 'json', 'uss', 'ibm-twitter', 'abcd'] as const;
+export const ingestFormats = ['jsonl', 'json', 'csv', 'uss', 'ibm-twitter', 'abcd'] as const;
 export type IngestFormat = (typeof ingestFormats)[number];
 
 export const adapters: Record<IngestFormat, { adapter: Adapter; seekable: boolean }> = {
   jsonl: { adapter: jsonlAdapter, seekable: true },
   json: { adapter: jsonArrayAdapter(), seekable: false },
+  // Not seekable: a resumed read re-reads the header (and the interactions table) and skips.
+  csv: { adapter: csvAdapter, seekable: false },
   uss: { adapter: ussAdapter, seekable: true },
   'ibm-twitter': { adapter: ibmTwitterAdapter, seekable: false },
   abcd: { adapter: abcdAdapter, seekable: false },
@@ -19,7 +22,6 @@ export const adapters: Record<IngestFormat, { adapter: Adapter; seekable: boolea
 
 /** Formats named on the command line that are planned but not implemented yet. */
 const later: Record<string, string> = {
-  csv: 'CSV input is not supported yet; convert it to canonical JSONL (schemas/interaction.schema.json), e.g. with DuckDB',
   parquet: 'Parquet input is not supported yet; convert it to canonical JSONL, e.g. `duckdb -c "COPY (…) TO \'x.jsonl\'"`',
 };
 

@@ -8,4 +8,5 @@ export { validateInteraction } from './validate.ts';
 export { majority } from './adapters/uss.adapter.ts';
 export { threadToInteraction, snowflakeTime } from './adapters/ibm-twitter.adapter.ts';
 export { abcdToInteraction } from './adapters/abcd.adapter.ts';
-export { readLines, readJsonArray, FormatProblem } from './readers.ts';
+export { readLines, readJsonArray, readCsvRecords, FormatProblem } from './readers.ts';
+export { csvMessageColumns, csvInteractionColumns, formatCsvRow, interactionToCsvRows, splitCsvFields, normalizeTimestamp, type CsvField } from './csv.ts';

@@ -43,6 +43,11 @@ export interface IngestOptions {
   batchSize?: number;
   /** Larger records are quarantined as oversize (default 16 MiB). */
   maxRecordBytes?: number;
+  /**
+   * CSV: the interactions table joined (by id) to the one messages table in `paths`. Its
+   * fingerprint is part of the source's, so changing either file restarts rather than resumes.
+   */
+  interactions?: string;
   /** Prefix for ids derived from file names (USS dialogues); default the file's stem. */
   idPrefix?: string;
   stdin?: NodeJS.ReadableStream;
@@ -109,6 +114,17 @@ export function createIngestService(deps: IngestDeps) {
     // Fail before writing anything when a path is wrong.
     const identities = [];
     for (const spec of options.paths) identities.push(await sourceIdentity(spec));
+    if (options.interactions !== undefined) {
+      if (options.paths.length !== 1) throw new AppError('validation_failed', 'an interactions table goes with exactly one messages table');
+      const csvName = /\.csv(\.gz)?$/i.test(options.paths[0]!);
+      if (options.format ? options.format !== 'csv' : !csvName) {
+        throw new AppError('validation_failed', 'an interactions table (--interactions) goes with CSV input (a .csv messages table, or --format csv)');
+      }
+      if (options.interactions === '-') throw new AppError('validation_failed', 'the interactions table must be a file, not stdin');
+      const companion = await sourceIdentity(options.interactions);
+      const first = identities[0]!;
+      identities[0] = { ...first, fingerprint: first.fingerprint && companion.fingerprint ? `${first.fingerprint}+${companion.fingerprint}` : undefined };
+    }
     const runId = deps.newId();
     const started = clock.now();
     await startRun(db, { runId, listingId: options.listingId, sources: identities.map((identity) => identity.name), redact: options.redact, now: started });
@@ -199,11 +215,13 @@ export function createIngestService(deps: IngestDeps) {
 
     const skipBelow = resume?.nextIndex ?? 0;
     const start = seek ? { index: seek.nextIndex, line: seek.nextLine, offset: seek.nextOffset } : { index: 0, line: 1, offset: 0 };
+    const companion = format === 'csv' && options.interactions ? await openByteSource(options.interactions) : undefined;
     const candidates = adapters[format].adapter(source.chunks, {
       stem: options.idPrefix ?? stemOf(source.name),
       maxRecordBytes: options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
       start,
       failed: source.error,
+      ...(companion ? { companion: { name: companion.name, chunks: companion.chunks, failed: companion.error } } : {}),
     });
 
     const batchLimit = options.batchSize ?? DEFAULT_BATCH;
@@ -314,7 +332,7 @@ export function createIngestService(deps: IngestDeps) {
         if (!(error instanceof FormatProblem)) throw error;
         // The file is not (or stops being) what its format says: keep what was read, record why.
         summary.records++;
-        quarantineEntry('malformed_json', error.message, source.head.toString('utf8', 0, 200), { index: next.index });
+        quarantineEntry(error.reason, error.message, source.head.toString('utf8', 0, 200), { index: next.index });
         next = { ...next, index: next.index + 1 };
       }
       const failure = source.error();

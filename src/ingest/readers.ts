@@ -118,6 +118,13 @@ export async function* readLines(chunks: AsyncIterable<Buffer>, options: ReadOpt
  */
 export class FormatProblem extends Error {
   override readonly name = 'FormatProblem';
+  constructor(
+    message: string,
+    /** The quarantine reason for the unreadable rest of the input. */
+    readonly reason: 'malformed_json' | 'malformed_line' = 'malformed_json',
+  ) {
+    super(message);
+  }
 }
 
 const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
@@ -208,4 +215,46 @@ export async function* readJsonArray(chunks: AsyncIterable<Buffer>, options: Rea
     // Input ended inside the array: everything complete was yielded; the missing ']' is the loss.
     yield { bytes: Buffer.alloc(0), line, offset, end: offset, nextLine: line, size: 0, oversize: false, truncated: true };
   }
+}
+
+/**
+ * Splits CSV bytes into records: like readLines, but a line break inside a quoted field belongs
+ * to the field (RFC 4180). Quotes toggle the state byte by byte, so a doubled quote (`""`) inside
+ * a quoted field toggles twice and changes nothing. A record still inside quotes at the end of
+ * the input comes out `truncated` (an unbalanced quote swallows the rest of the file into one
+ * record, which the quarantine then shows with its line).
+ */
+export async function* readCsvRecords(chunks: AsyncIterable<Buffer>, options: ReadOptions): AsyncGenerator<RawRecord> {
+  const pending = new RecordBuffer(options.maxBytes);
+  let offset = options.startOffset ?? 0;
+  let recordStart = offset;
+  let line = options.startLine ?? 1;
+  let recordLine = line;
+  let quoted = false;
+  const emit = (complete: boolean): RawRecord => {
+    const { bytes, size, oversize } = pending.take();
+    const trimmed = !oversize && bytes.length > 0 && bytes[bytes.length - 1] === 13 ? bytes.subarray(0, bytes.length - 1) : bytes;
+    const record: RawRecord = { bytes: trimmed, line: recordLine, offset: recordStart, end: offset, nextLine: line, size, oversize, truncated: !complete };
+    recordStart = offset;
+    recordLine = line;
+    return record;
+  };
+  for await (const chunk of chunks) {
+    let from = 0;
+    for (let index = 0; index < chunk.length; index++) {
+      const byte = chunk[index]!;
+      if (byte === 0x22) quoted = !quoted;
+      else if (byte === 0x0a) {
+        line++;
+        if (quoted) continue;
+        pending.add(chunk.subarray(from, index));
+        offset += index - from + 1;
+        from = index + 1;
+        yield emit(true);
+      }
+    }
+    pending.add(chunk.subarray(from));
+    offset += chunk.length - from;
+  }
+  if (pending.length > 0) yield emit(!quoted && options.failed?.() === undefined);
 }

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { runCli } from '../../src/cli/index.ts';
+import { runCliCaptured, type CliRun } from '../support/cli.ts';
 import { createTestContext, TEST_DATABASE_URL, testDbKind, type TestContext } from '../support/context.ts';
 
 let ctx: TestContext;
@@ -19,14 +19,8 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
-  const code = await runCli(['node', 'loopwise', ...args]);
-  vi.restoreAllMocks();
-  return { code, stdout, stderr };
+async function cli(...args: string[]): Promise<CliRun> {
+  return runCliCaptured(...args);
 }
 
 describe('npx loopwise', () => {

@@ -149,8 +149,14 @@ describe('ingest of bad input', () => {
   });
 
   it('says clearly what it cannot read', async () => {
+    await writeFile(file('data.parquet'), 'PAR1');
+    await expect(fx.ingest({ paths: [file('data.parquet')] })).rejects.toThrow(/Parquet input is not supported yet/);
+    // A CSV with only its header holds nothing; one without the required columns says which.
     await writeFile(file('data.csv'), 'interaction_id,role,text\n');
-    await expect(fx.ingest({ paths: [file('data.csv')] })).rejects.toThrow(/CSV input is not supported yet/);
+    expect(await fx.ingest({ paths: [file('data.csv')], listingId: 'header-only' })).toMatchObject({ records: 0, accepted: 0, quarantined: 0 });
+    await writeFile(file('other.csv'), 'who,what\na,b\n');
+    expect(await fx.ingest({ paths: [file('other.csv')], listingId: 'no-columns' })).toMatchObject({ accepted: 0, quarantined: 1 });
+    expect((await listQuarantine(fx.db, { listingId: 'no-columns' }))[0]).toMatchObject({ reason: 'malformed_line', detail: expect.stringMatching(/lacks the columns interaction_id, role/) });
     await expect(fx.ingest({ paths: [file('missing.jsonl')] })).rejects.toThrow(/no such file/);
     await writeFile(file('noise.bin'), 'hello world');
     await expect(fx.ingest({ paths: [file('noise.bin')] })).rejects.toThrow(/pass --format/);

@@ -1,7 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { runCli } from '../../src/cli/index.ts';
+import { writeGenerated } from '../../data/generate/index.ts';
+import { runCliCaptured, type CliRun } from '../support/cli.ts';
 import { createProgressReporter } from '../../src/cli/ingest-progress.ts';
 import { ABCD_SAMPLE, MWOZ, createAnalyticsFixture, ussSlice, type AnalyticsFixture } from '../support/analytics.ts';
 
@@ -20,15 +21,9 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(...args: string[]): Promise<CliRun> {
   Object.assign(process.env, { DATA_DIR: fx.dir, ANALYTICS_DB_PATH: fx.file, LOG_LEVEL: 'silent' });
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
-  const code = await runCli(['node', 'loopwise', ...args]);
-  vi.restoreAllMocks();
-  return { code, stdout, stderr };
+  return runCliCaptured(...args);
 }
 
 describe('npx loopwise ingest / quarantine', () => {
@@ -59,6 +54,13 @@ describe('npx loopwise ingest / quarantine', () => {
     expect(exported).toEqual([expect.objectContaining({ reason: 'malformed_json', line: 2 })]);
   });
 
+  it('ingests a CSV messages table with its interactions table', async () => {
+    const written = await writeGenerated({ out: path.join(fx.dir, 'gen.csv'), conversations: 50, seed: 5 });
+    const run = await cli('ingest', written.files[0]!, '--interactions', written.files[1]!, '--listing', 'csv', '--json', '--quiet');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ status: 'completed', accepted: 50, quarantined: 0, messages: written.messages });
+  });
+
   it('refuses raw text unless the listing allows it', async () => {
     const file = path.join(fx.dir, 'raw.jsonl');
     await writeFile(file, '{"id":"raw-1","messages":[{"role":"customer","text":"I am bob@example.com"}]}\n');
@@ -73,9 +75,12 @@ describe('npx loopwise ingest / quarantine', () => {
   });
 
   it('explains usage errors and unsupported formats', async () => {
-    const csv = await cli('ingest', MWOZ, '--listing', 'acme', '--format', 'csv', '--quiet');
-    expect(csv.code).toBe(2);
-    expect(csv.stderr).toMatch(/CSV input is not supported yet/);
+    const parquet = await cli('ingest', MWOZ, '--listing', 'acme', '--format', 'parquet', '--quiet');
+    expect(parquet.code).toBe(2);
+    expect(parquet.stderr).toMatch(/Parquet input is not supported yet/);
+    const pairing = await cli('ingest', MWOZ, '--interactions', MWOZ, '--listing', 'acme', '--quiet');
+    expect(pairing.code).toBe(2);
+    expect(pairing.stderr).toMatch(/goes with CSV input/);
     const listing = await cli('ingest', MWOZ, '--listing', 'Not Valid', '--quiet');
     expect(listing.code).toBe(2);
     const missing = await cli('ingest', path.join(fx.dir, 'nope.jsonl'), '--listing', 'acme', '--quiet');

@@ -186,7 +186,8 @@ describe('format detection', () => {
     expect(detectFormat('stdin', Buffer.from('\ufeff  {"id":1}'))).toBe('jsonl');
     expect(detectFormat('empty.jsonl.gz', Buffer.alloc(0))).toBeUndefined();
     expect(detectFormat('empty.txt', Buffer.from('  \n'))).toBeUndefined();
-    expect(() => detectFormat('x.csv', Buffer.from('a,b'))).toThrow(/CSV input is not supported yet/);
+    expect(detectFormat('x.csv', Buffer.from('a,b'))).toBe('csv');
+    expect(detectFormat('x.csv.gz', Buffer.from('a,b'))).toBe('csv');
     expect(() => detectFormat('x.parquet', Buffer.from('PAR1'))).toThrow(/Parquet input is not supported yet/);
     expect(() => detectFormat('x.bin', Buffer.from('hello'))).toThrow(/--format/);
   });

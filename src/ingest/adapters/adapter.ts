@@ -37,6 +37,8 @@ export interface AdapterContext {
   maxRecordBytes: number;
   start: { index: number; line: number; offset: number };
   failed: () => Error | undefined;
+  /** A second table read alongside the source (CSV: the interactions table). */
+  companion?: { name: string; chunks: AsyncIterable<Buffer>; failed: () => Error | undefined };
 }
 
 export type Adapter = (chunks: AsyncIterable<Buffer>, context: AdapterContext) => AsyncGenerator<Candidate>;
