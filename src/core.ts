@@ -13,6 +13,7 @@ import { createOutboxSmsSender, createSmsService, type SmsSender } from './sms/i
 import { createAutomatedMessageService } from './automation/index.ts';
 import { createCannedService } from './canned/index.ts';
 import { createScheduleService } from './schedule/index.ts';
+import { createIngestStatusService } from './ingest-status/index.ts';
 
 export interface CoreDeps {
   db: Database;
@@ -46,6 +47,8 @@ export function createCoreServices({ db, config, clock = systemClock, storage, s
     schedule: createScheduleService({ db, clock }),
     automatedMessages: createAutomatedMessageService({ db }),
     canned: createCannedService({ db }),
+    // The live analytics source's lag; reads Postgres only, so every api process can answer.
+    ingestStatus: createIngestStatusService({ db, clock }),
   };
 }
 

@@ -1,6 +1,7 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { analyticsDbPath, createAnalyticsOwner, type AnalyticsOwner } from './analytics-store/index.ts';
 import { createAutomationEngine, createAutomationJobs } from './automation/index.ts';
 import { createCoreServices, type CoreServices } from './core.ts';
 import {
@@ -15,7 +16,8 @@ import {
   type JobHandlers,
   type JobProducer,
 } from './jobs/index.ts';
-import { migrate, openDatabase, type Config, type Database, type Logger } from './platform/index.ts';
+import { createOutboxIngest } from './ingest/index.ts';
+import { AppError, migrate, openDatabase, type Config, type Database, type Logger } from './platform/index.ts';
 
 export interface Runtime {
   config: Config;
@@ -26,6 +28,11 @@ export interface Runtime {
   jobs: JobProducer;
   /** Starts consuming jobs in this process (embedded mode, or the worker process). */
   consumer?: JobConsumer;
+  /**
+   * The analytics store (DuckDB), only in the process that runs jobs: embedded, the api; with
+   * Redis, the worker. DuckDB admits one process per file, so no other process opens it.
+   */
+  analytics?: AnalyticsOwner;
   close(): Promise<void>;
 }
 
@@ -52,6 +59,9 @@ export async function openRuntime(config: Config, logger: Logger, role: 'api' | 
     events = createLocalEventBus();
   }
 
+  const runsJobs = config.REDIS_URL ? role === 'worker' : role !== 'cli';
+  const analytics = runsJobs ? createAnalyticsOwner(analyticsDbPath(config)) : undefined;
+
   // Enqueues through `jobs`, bound late: the in-process producer is built from these handlers.
   const automation = createAutomationEngine({ db, jobs: { enqueue: (name, payload, options) => jobs.enqueue(name, payload, options) } });
   const handlers: JobHandlers = {
@@ -66,6 +76,11 @@ export async function openRuntime(config: Config, logger: Logger, role: 'api' | 
       },
     }),
     ...createAutomationJobs(automation),
+    'analytics.ingest-outbox': analytics
+      ? createOutboxIngest({ db, analytics, rawTextListings: config.INGEST_RAW_TEXT_LISTINGS })
+      : async () => {
+          throw new AppError('unavailable', 'this process does not own the analytics database (the job runs in the worker, or embedded in the api)');
+        },
   };
 
   let jobs: JobProducer;
@@ -87,8 +102,10 @@ export async function openRuntime(config: Config, logger: Logger, role: 'api' | 
     events,
     jobs,
     ...(consumer ? { consumer } : {}),
+    ...(analytics ? { analytics } : {}),
     async close() {
       await consumer?.close();
+      await analytics?.close();
       await jobs.close();
       await events.close();
       subscriber?.disconnect();

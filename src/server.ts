@@ -1,5 +1,6 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { buildApp } from './api/index.ts';
+import { createServerIngestService } from './ingest/index.ts';
 import { createLogger, loadConfigFromEnv, type Logger } from './platform/index.ts';
 import { ensureBootstrapAdminKey, openRuntime, serverInfoFile } from './runtime.ts';
 
@@ -16,6 +17,8 @@ async function main() {
     events: runtime.events,
     logger,
     ...(runtime.redis ? { redis: runtime.redis } : {}),
+    // Embedded, this process owns the analytics store, so `loopwise ingest` hands its files here.
+    ...(runtime.analytics ? { serverIngest: createServerIngestService({ analytics: runtime.analytics, rawTextListings: config.INGEST_RAW_TEXT_LISTINGS }) } : {}),
     readiness: [
       { name: 'database', check: () => runtime.db.ping() },
       ...(runtime.redis ? [{ name: 'redis', check: async () => void (await runtime.redis!.ping()) }] : []),
@@ -24,7 +27,10 @@ async function main() {
   await runtime.consumer?.start();
   const address = await app.listen({ port: config.PORT, host: config.HOST });
   const embedded = !config.DATABASE_URL;
-  if (embedded) await writeFile(serverInfoFile(config), JSON.stringify({ pid: process.pid, url: address }));
+  // Written when the CLI must talk to this process instead of opening files it holds: PGlite's
+  // (embedded), or the analytics DuckDB file (jobs run here when there is no Redis).
+  const announce = embedded || Boolean(runtime.analytics);
+  if (announce) await writeFile(serverInfoFile(config), JSON.stringify({ pid: process.pid, url: address }));
 
   logger.info(
     {
@@ -52,7 +58,7 @@ async function main() {
     try {
       await app.close();
       await runtime.close();
-      if (embedded) await rm(serverInfoFile(config), { force: true });
+      if (announce) await rm(serverInfoFile(config), { force: true });
     } finally {
       clearTimeout(force);
     }

@@ -3,11 +3,11 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { createJsonSchemaTransform, createJsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
 import type { CoreServices } from '../core.ts';
 import type { EventBus } from '../jobs/index.ts';
-import { AppError, type Config, type Database, type Logger } from '../platform/index.ts';
+import { apiSchemas, AppError, type Config, type Database, type Logger } from '../platform/index.ts';
 import { registerAuth } from './auth.plugin.ts';
 import { errorHandler, problem, sendProblem } from './problem.ts';
 import { adminRoutes } from './routes/admin.routes.ts';
@@ -22,6 +22,7 @@ import { chatLinkRoutes } from './routes/chat-links.routes.ts';
 import { expertRoutes } from './routes/experts.routes.ts';
 import { ivrRoutes } from './routes/ivr.routes.ts';
 import { smsRoutes } from './routes/sms.routes.ts';
+import { analyticsRoutes, type ServerIngest } from './routes/analytics.routes.ts';
 
 export interface AppDeps {
   config: Config;
@@ -34,12 +35,14 @@ export interface AppDeps {
   events?: EventBus;
   /** Read access for the events feed. */
   db: Database;
+  /** File ingest in this process (POST /v1/admin/ingest); only where this process owns the analytics store. */
+  serverIngest?: ServerIngest;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Builds the HTTP app without listening: server.ts listens, tests use app.inject. */
-export async function buildApp({ config, services, logger, readiness = [], redis, events, db }: AppDeps): Promise<FastifyInstance> {
+export async function buildApp({ config, services, logger, readiness = [], redis, events, db, serverIngest }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...(logger ? { loggerInstance: logger as FastifyBaseLogger } : { logger: false }),
     bodyLimit: config.BODY_LIMIT_BYTES,
@@ -68,8 +71,8 @@ export async function buildApp({ config, services, logger, readiness = [], redis
       },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: lw_<id>_<secret>' }, basic: { type: 'http', scheme: 'basic', description: 'IVR system credentials (POST /v1/ivr-systems)' } } },
     },
-    transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transform: createJsonSchemaTransform({ schemaRegistry: apiSchemas }),
+    transformObject: createJsonSchemaTransformObject({ schemaRegistry: apiSchemas }),
   });
   // The docs UI's own static routes need no key.
   app.addHook('onRoute', (route) => {
@@ -105,6 +108,7 @@ export async function buildApp({ config, services, logger, readiness = [], redis
   await app.register(expertRoutes, { experts: services.experts });
   await app.register(listingConfigRoutes, { schedule: services.schedule, automatedMessages: services.automatedMessages });
   await app.register(cannedRoutes, { canned: services.canned });
+  await app.register(analyticsRoutes, { ingestStatus: services.ingestStatus, serverIngest });
 
   await app.ready();
   return app as unknown as FastifyInstance;

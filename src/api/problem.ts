@@ -2,6 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { z, ZodError } from 'zod';
 import { AppError, errorCatalog, type ErrorCode } from '../platform/index.ts';
+import { apiSchemas } from '../platform/index.ts';
 
 /** RFC 9457 problem details, as every error leaves the API. */
 export const problemSchema = z
@@ -14,7 +15,7 @@ export const problemSchema = z
     code: z.string().describe('Stable machine-readable code (see GET /problems)'),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })
-  .meta({ id: 'Problem' });
+  .register(apiSchemas, { id: 'Problem' });
 
 export type Problem = z.output<typeof problemSchema>;
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { roles } from './principal.ts';
+import { apiSchemas } from '../platform/index.ts';
 
 export const keyIdSchema = z.string().regex(/^[0-9a-f]{16}$/, 'a 16-character hex key id');
 
@@ -22,7 +23,7 @@ export const keyView = z.object({
   rateLimitPerMinute: z.number().nullable(),
   createdAt: z.date(),
   revokedAt: z.date().nullable(),
-}).meta({ id: 'ApiKey' });
+}).register(apiSchemas, { id: 'ApiKey' });
 
 export const createdKeyView = z.object({
   key: keyView,

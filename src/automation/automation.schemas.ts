@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { apiSchemas } from '../platform/index.ts';
 
 const messageText = z.string().trim().min(1).max(2000);
 const single = z.object({ text: messageText }).strict();
@@ -44,11 +45,11 @@ export const automatedMessagesView = z
     afterHours: textView,
     updatedAt: z.date().nullable(),
   })
-  .meta({ id: 'AutomatedMessages' });
+  .register(apiSchemas, { id: 'AutomatedMessages' });
 
 export const welcomeQuery = z.object({ name: z.string().trim().min(1).max(200).optional().describe('Customer name for "{name}"') }).strict();
 
-export const welcomeView = z.object({ text: z.string().nullable().describe('null: no welcome message configured') }).meta({ id: 'WelcomeMessage' });
+export const welcomeView = z.object({ text: z.string().nullable().describe('null: no welcome message configured') }).register(apiSchemas, { id: 'WelcomeMessage' });
 
 export type AutomatedMessagesInput = z.output<typeof automatedMessagesBody>;
 export type AutomatedMessagesView = z.output<typeof automatedMessagesView>;

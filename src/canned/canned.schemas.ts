@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { apiSchemas } from '../platform/index.ts';
 
 const tag = z.string().trim().toLowerCase().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'a short tag');
 
@@ -46,7 +47,7 @@ export const cannedResponseView = z
     createdAt: z.date(),
     updatedAt: z.date(),
   })
-  .meta({ id: 'CannedResponse' });
+  .register(apiSchemas, { id: 'CannedResponse' });
 
 export const cannedVersionView = z
   .object({
@@ -58,7 +59,7 @@ export const cannedVersionView = z
     changedBy: z.object({ keyId: z.string().optional(), role: z.string().optional() }).describe('The key that saved this snapshot'),
     createdAt: z.date(),
   })
-  .meta({ id: 'CannedResponseVersion' });
+  .register(apiSchemas, { id: 'CannedResponseVersion' });
 
 export type CannedResponseInput = z.input<typeof cannedResponseBody>;
 export type UpdateCannedResponseInput = z.input<typeof updateCannedResponseBody>;

@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import path from 'node:path';
 import type { CreateKeyInput, KeyView } from '../auth/index.ts';
 import type { CoreServices } from '../core.ts';
@@ -35,6 +37,19 @@ export function directAdminClient(services: CoreServices): AdminClient {
 /** The embedded server's address, when one is running on this DATA_DIR. */
 export async function runningEmbeddedServer(config: Config): Promise<string | undefined> {
   if (config.DATABASE_URL) return undefined;
+  return runningServerOnDataDir(config);
+}
+
+/**
+ * The address of an api process that runs jobs on this DATA_DIR (no REDIS_URL), and so holds the
+ * analytics database: PGlite or Postgres alike.
+ */
+export async function runningAnalyticsOwner(config: Config): Promise<string | undefined> {
+  if (config.REDIS_URL) return undefined;
+  return runningServerOnDataDir(config);
+}
+
+async function runningServerOnDataDir(config: Config): Promise<string | undefined> {
   try {
     const info = JSON.parse(await readFile(serverInfoFile(config), 'utf8')) as { pid: number; url: string };
     process.kill(info.pid, 0);
@@ -91,4 +106,50 @@ export class RemoteProblem extends Error {
   ) {
     super(detail);
   }
+}
+
+async function adminKeyOf(config: Config): Promise<string> {
+  const adminKey = config.ADMIN_API_KEY ?? (await readFile(path.join(config.dataDir, 'admin.key'), 'utf8').catch(() => '')).trim();
+  if (!adminKey) throw new AppError('unauthorized', 'No admin key: set ADMIN_API_KEY or start the server once to create DATA_DIR/admin.key');
+  return adminKey;
+}
+
+/**
+ * `loopwise ingest` while a server owns the analytics database: POST /v1/admin/ingest, which runs
+ * the ingest in that server and answers when it is done. node:http rather than fetch, whose
+ * five-minute header timeout a large file would exceed. Aborting closes the connection, which
+ * stops the server's ingest after its current batch (a rerun resumes).
+ */
+export async function serverIngest<T>(config: Config, baseUrl: string, body: unknown, signal?: AbortSignal): Promise<T> {
+  const adminKey = await adminKeyOf(config);
+  const url = new URL('/v1/admin/ingest', baseUrl);
+  const payload = JSON.stringify(body);
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise<T>((resolve, reject) => {
+    const request = send(
+      url,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        ...(signal ? { signal } : {}),
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', reject);
+        response.on('end', () => {
+          try {
+            const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as T & { code?: string; detail?: string; title?: string };
+            const status = response.statusCode ?? 500;
+            if (status >= 400) reject(new RemoteProblem(parsed.code ?? 'internal', parsed.detail ?? parsed.title ?? `HTTP ${status}`));
+            else resolve(parsed);
+          } catch (error) {
+            reject(error instanceof Error ? error : new Error(String(error)));
+          }
+        });
+      },
+    );
+    request.on('error', reject);
+    request.end(payload);
+  });
 }

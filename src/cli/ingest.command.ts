@@ -1,5 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import path from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { analyticsDbPath, migrateAnalytics, openAnalyticsDb, type AnalyticsDb } from '../analytics-store/index.ts';
 import {
@@ -12,6 +13,7 @@ import {
 } from '../ingest/index.ts';
 import { listingIdSchema } from '../listings/index.ts';
 import { AppError, loadConfigFromEnv, newId, systemClock, type Config } from '../platform/index.ts';
+import { runningAnalyticsOwner, serverIngest } from './admin-client.ts';
 import { createProgressReporter } from './ingest-progress.ts';
 
 /**
@@ -114,6 +116,42 @@ process at a time; while another holds it, this command stops with a message nam
             'forbidden',
             `listing ${listingId} does not allow raw text: redaction stays on unless the listing is in INGEST_RAW_TEXT_LISTINGS`,
           );
+        }
+        // A running server (no REDIS_URL) owns the analytics database: hand the files to it.
+        const server = await runningAnalyticsOwner(config);
+        if (server) {
+          if (paths.includes('-') || options.interactions === '-') {
+            throw new AppError('validation_failed', `a server is running at ${server} and holds the analytics database; it reads files, not this terminal's stdin: save the input to a file and give its path`);
+          }
+          process.stderr.write(`a Loopwise server is running at ${server} and holds the analytics database: ingesting through it\n`);
+          const controller = new AbortController();
+          const onSignal = () => {
+            process.stderr.write('\ninterrupted: the server stops after its current batch; run the same command again to resume\n');
+            controller.abort();
+          };
+          process.once('SIGINT', onSignal);
+          try {
+            const summary = await serverIngest<IngestSummary>(
+              config,
+              server,
+              {
+                listingId,
+                paths: paths.map((file) => path.resolve(file)),
+                redact: options.redact,
+                batchSize: options.batchSize,
+                maxRecordBytes: options.maxRecordBytes,
+                ...(format ? { format } : {}),
+                ...(options.interactions ? { interactions: path.resolve(options.interactions) } : {}),
+                ...(options.idPrefix ? { idPrefix: options.idPrefix } : {}),
+              },
+              controller.signal,
+            );
+            process.stdout.write(options.json ? `${JSON.stringify(summary, null, 2)}\n` : `${printSummary(summary)}\n`);
+            if (summary.status === 'interrupted') throw new AppError('unavailable', 'the ingest was interrupted; run the same command again to resume');
+            return;
+          } finally {
+            process.removeListener('SIGINT', onSignal);
+          }
         }
         const reporter = options.quiet ? undefined : createProgressReporter(process.stderr);
         const controller = new AbortController();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { apiSchemas } from '../platform/index.ts';
 
 export const presenceValues = ['online', 'away', 'offline'] as const;
 export const skillSchema = z.string().trim().toLowerCase().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'a short skill tag');
@@ -38,7 +39,7 @@ export const csrView = z.object({
   activeTickets: z.number().describe('Tickets currently assigned to this CSR'),
   createdAt: z.date(),
   updatedAt: z.date(),
-}).meta({ id: 'Csr' });
+}).register(apiSchemas, { id: 'Csr' });
 
 export type CreateCsrInput = z.input<typeof createCsrBody>;
 export type UpdateCsrInput = z.output<typeof updateCsrBody>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { apiSchemas } from '../platform/index.ts';
 
 export const identityKinds = ['phone', 'email', 'external'] as const;
 
@@ -35,7 +36,7 @@ export const customerView = z.object({
   displayName: z.string().nullable(),
   identities: z.array(z.object({ kind: z.enum(identityKinds), value: z.string() })),
   createdAt: z.date(),
-}).meta({ id: 'Customer' });
+}).register(apiSchemas, { id: 'Customer' });
 
 export type Identity = z.output<typeof identitySchema>;
 export type CreateCustomerInput = z.input<typeof createCustomerBody>;

@@ -114,3 +114,24 @@ export async function lockCursor(tx: Queryable, name: string): Promise<number> {
 export async function advanceCursor(tx: Queryable, name: string, lastId: number): Promise<void> {
   await tx.query('UPDATE outbox_cursors SET last_id = $2, updated_at = now() WHERE name = $1', [name, lastId]);
 }
+
+/** A consumer's position as stored in Postgres, without locking it; 0 and null before its first run. */
+export async function peekCursor(db: Queryable, name: string): Promise<{ lastId: number; updatedAt: Date | null }> {
+  const { rows } = await db.query<{ last_id: number; updated_at: Date }>('SELECT last_id, updated_at FROM outbox_cursors WHERE name = $1', [name]);
+  return rows[0] ? { lastId: Number(rows[0].last_id), updatedAt: rows[0].updated_at } : { lastId: 0, updatedAt: null };
+}
+
+/** What is committed after a position: the newest id, how many events, and the oldest one's time (one listing, or all). */
+export async function outboxBacklog(
+  db: Queryable,
+  query: { afterId: number; listingId?: string | undefined },
+): Promise<{ newestId: number; pending: number; oldestPendingAt: Date | null }> {
+  const { rows } = await db.query<{ newest_id: number | null; pending: number; oldest_at: Date | null }>(
+    `SELECT (SELECT max(id) FROM events WHERE $2::text IS NULL OR listing_id = $2) AS newest_id,
+            count(*)::int AS pending, min(created_at) AS oldest_at
+       FROM events WHERE id > $1 AND ($2::text IS NULL OR listing_id = $2)`,
+    [query.afterId, query.listingId ?? null],
+  );
+  const row = rows[0]!;
+  return { newestId: Number(row.newest_id ?? 0), pending: Number(row.pending), oldestPendingAt: row.oldest_at };
+}

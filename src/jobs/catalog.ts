@@ -11,6 +11,8 @@ export const jobPayloads = {
   // Automated messages (src/automation): one ticket's check, and the sweep that re-finds due tickets.
   'automated.check-ticket': z.object({ listingId: z.string().min(1), ticketId: z.uuid() }),
   'automated.sweep': z.object({ listingId: z.string().min(1).optional(), batchSize: z.number().int().min(1).max(5000).optional() }),
+  // Live source (src/ingest): outbox events after the position stored in DuckDB → interaction records.
+  'analytics.ingest-outbox': z.object({ batchSize: z.number().int().min(1).max(5000).optional() }),
 } as const;
 
 export type JobName = keyof typeof jobPayloads;
@@ -20,6 +22,7 @@ export type JobPayload<N extends JobName> = z.output<(typeof jobPayloads)[N]>;
 export const repeatingJobs: Array<{ name: JobName; everyMs: number; payload: Record<string, unknown> }> = [
   { name: 'outbox.relay', everyMs: 1000, payload: {} },
   { name: 'automated.sweep', everyMs: 30_000, payload: {} },
+  { name: 'analytics.ingest-outbox', everyMs: 2000, payload: {} },
 ];
 
 export type JobHandlers = { [N in JobName]: (payload: JobPayload<N>) => Promise<unknown> };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { apiSchemas } from '../platform/index.ts';
 
 export const listingIdSchema = z
   .string()
@@ -35,7 +36,7 @@ export const listingView = z.object({
   timezone: z.string(),
   createdAt: z.date(),
   updatedAt: z.date(),
-}).meta({ id: 'Listing' });
+}).register(apiSchemas, { id: 'Listing' });
 
 export type CreateListingInput = z.output<typeof createListingBody>;
 export type UpdateListingInput = z.output<typeof updateListingBody>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { apiSchemas } from '../platform/index.ts';
 
 export const senderRoles = ['customer', 'csr', 'bot', 'system'] as const;
 export const messageKinds = ['text', 'voice', 'image', 'video', 'file', 'offer', 'payment_request', 'form'] as const;
@@ -119,7 +120,7 @@ export const messageView = z.object({
   attachmentId: z.string().nullable(),
   clientMessageId: z.string().nullable(),
   createdAt: z.date(),
-}).meta({ id: 'Message' });
+}).register(apiSchemas, { id: 'Message' });
 
 export const listMessagesQuery = z
   .object({
@@ -136,7 +137,7 @@ export const attachmentView = z.object({
   sizeBytes: z.number(),
   sha256: z.string(),
   createdAt: z.date(),
-}).meta({ id: 'Attachment' });
+}).register(apiSchemas, { id: 'Attachment' });
 
 export const uploadQuery = z
   .object({ filename: z.string().min(1).max(255).regex(/^[^/\\\0]+$/, 'a file name without path separators') })

@@ -4,3 +4,4 @@ export { AppError, errorCatalog, notFound, conflict, forbidden, invalidInput, ty
 export * from './db/index.ts';
 export { newId, isUuid, randomToken } from './ids.ts';
 export { systemClock, type Clock } from './clock.ts';
+export { apiSchemas } from './api-schemas.ts';

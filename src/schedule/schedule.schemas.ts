@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { timezoneSchema } from '../listings/index.ts';
 import { parseClockTime, weekdays, type Weekday } from './business-hours.ts';
+import { apiSchemas } from '../platform/index.ts';
 
 const CLOCK_TIME = /^(?:(?:[01]\d|2[0-3]):[0-5]\d|24:00)$/;
 const clockTime = z.string().regex(CLOCK_TIME, 'a local time "HH:MM" from 00:00 to 24:00');
@@ -52,7 +53,7 @@ export const scheduleView = z
     weekly: z.object(dayShape(z.array(intervalView))).nullable().describe('null: no schedule, open around the clock except on holidays'),
     updatedAt: z.date().nullable(),
   })
-  .meta({ id: 'Schedule' });
+  .register(apiSchemas, { id: 'Schedule' });
 
 const isoDate = z.iso.date().describe('A local date, YYYY-MM-DD');
 
@@ -62,7 +63,7 @@ export const listHolidaysQuery = z
   .object({ from: isoDate.optional().describe("First date to list; defaults to today in the listing's time zone") })
   .strict();
 
-export const holidayView = z.object({ id: z.string(), date: z.string(), name: z.string(), createdAt: z.date() }).meta({ id: 'Holiday' });
+export const holidayView = z.object({ id: z.string(), date: z.string(), name: z.string(), createdAt: z.date() }).register(apiSchemas, { id: 'Holiday' });
 
 export const availabilityView = z
   .object({
@@ -75,7 +76,7 @@ export const availabilityView = z
     freeCapacity: z.number().describe('Tickets the online CSRs can still take'),
     waitingTickets: z.number(),
   })
-  .meta({ id: 'Availability' });
+  .register(apiSchemas, { id: 'Availability' });
 
 export type PutScheduleInput = z.output<typeof putScheduleBody>;
 export type ScheduleView = z.output<typeof scheduleView>;

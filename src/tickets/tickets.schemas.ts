@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { customerRefBody } from '../customers/index.ts';
 import { skillSchema } from '../csrs/index.ts';
+import { apiSchemas } from '../platform/index.ts';
 
 export const ticketStatuses = ['waiting', 'assigned', 'resolved', 'abandoned'] as const;
 export const openStatuses = ['waiting', 'assigned'] as const;
@@ -121,7 +122,7 @@ export const ticketView = z.object({
   ratedAt: z.date().nullable(),
   updatedAt: z.date(),
   metadata: z.record(z.string(), z.unknown()),
-}).meta({ id: 'Ticket' });
+}).register(apiSchemas, { id: 'Ticket' });
 
 export const ticketPage = z.object({
   items: z.array(ticketView),

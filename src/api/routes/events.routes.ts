@@ -4,6 +4,7 @@ import { readEvents, type StoredEvent } from '../../events/index.ts';
 import type { EventBus } from '../../jobs/index.ts';
 import type { Database } from '../../platform/index.ts';
 import { bearerSecurity, listingOf, problems } from '../http.ts';
+import { apiSchemas } from '../../platform/index.ts';
 
 const eventView = z
   .object({
@@ -15,7 +16,7 @@ const eventView = z
     actor: z.object({ keyId: z.string().optional(), role: z.string().optional(), csrId: z.string().nullable().optional() }).describe('Who caused it; automation skips events it produced itself'),
     createdAt: z.date(),
   })
-  .meta({ id: 'DomainEvent' });
+  .register(apiSchemas, { id: 'DomainEvent' });
 
 const namesQuery = z
   .string()

@@ -1,0 +1,259 @@
+import { createHash } from 'node:crypto';
+import type { AnalyticsDb, AnalyticsOwner } from '../analytics-store/index.ts';
+import { advanceCursor, EventNames, lockCursor, readAfterCursor, type StoredEvent } from '../events/index.ts';
+import { OUTBOX_INGEST_CURSOR } from '../ingest-status/index.ts';
+import { AppError, systemClock, type Clock, type Database } from '../platform/index.ts';
+import { appendInteractions, deleteInteractions, type StoredInteraction } from './ingest.store.ts';
+import type { InteractionEvent, InteractionMessage, InteractionRecord } from './interaction.schemas.ts';
+import { getOutboxPosition, loadInteractions, saveOutboxPosition } from './outbox-ingest.store.ts';
+import { redactInteraction } from './redact-record.ts';
+import { emptyRedactionCounts, type RedactionCounts } from './redaction.ts';
+
+/**
+ * The live source: the core's outbox (Postgres `events`) folded into the same DuckDB tables as
+ * file ingest, one interaction per ticket, exactly once.
+ *
+ * Exactly once: the position (id of the last applied event) is kept in DuckDB
+ * (`ingest_checkpoints`, key `*`/`outbox`) and written in the same DuckDB transaction as the rows
+ * those events produced. Each batch starts from that stored position, so a crash anywhere before
+ * COMMIT rolls back rows and position together (the batch is applied again, once), and after
+ * COMMIT both are there (nothing is applied twice). Postgres is only read; id holes are handled
+ * by readAfterCursor (wait for a late commit, skip a rollback after the grace period).
+ *
+ * After each commit the position is copied to the Postgres cursor row `analytics` so that any api
+ * process can report the lag without opening DuckDB. That copy is informational: it may trail
+ * the DuckDB position after a crash (and is fixed by the next run), never lead it.
+ */
+
+/** The events that shape an interaction record; the rest only advance the position. */
+const folded = new Set<string>([
+  EventNames.ticketCreated,
+  EventNames.ticketAssigned,
+  EventNames.ticketReleased,
+  EventNames.messageCreated,
+  EventNames.ticketEnded,
+  EventNames.ticketRated,
+]);
+
+export interface OutboxIngestDeps {
+  /** The core database (read only, apart from the informational cursor copy). */
+  db: Database;
+  analytics: AnalyticsOwner;
+  clock?: Clock;
+  /** How long a hole in the event ids may be waited for before it counts as a rollback. */
+  gapGraceMs?: number;
+  /** Listings whose raw text may be stored (INGEST_RAW_TEXT_LISTINGS); every other one is redacted. */
+  rawTextListings?: readonly string[];
+  /** Test seams: a throw here stops the run as a crash at that point would. */
+  hooks?: {
+    /** Inside the DuckDB transaction, after the rows and the position are written, before COMMIT. */
+    beforeCommit?: (batch: { lastId: number; events: number }) => void | Promise<void>;
+    /** After COMMIT, before the position is copied to Postgres. */
+    afterCommit?: (batch: { lastId: number; events: number }) => void | Promise<void>;
+  };
+}
+
+export interface OutboxIngestResult {
+  /** Events read and applied (or passed over) in this run. */
+  applied: number;
+  /** Interactions written. */
+  interactions: number;
+  lastEventId: number;
+  /** True when another piece of work held the analytics database, so this run did nothing. */
+  skipped?: boolean;
+}
+
+export function createOutboxIngest({ db, analytics, clock = systemClock, gapGraceMs = 30_000, rawTextListings = [], hooks = {} }: OutboxIngestDeps) {
+  let mirrored: number | undefined;
+
+  async function mirror(lastId: number) {
+    if (mirrored === lastId) return;
+    await db.transaction(async (tx) => {
+      await lockCursor(tx, OUTBOX_INGEST_CURSOR);
+      await advanceCursor(tx, OUTBOX_INGEST_CURSOR, lastId);
+    });
+    mirrored = lastId;
+  }
+
+  async function applyBatch(adb: AnalyticsDb, events: StoredEvent[]): Promise<number> {
+    const lastId = events.at(-1)!.id;
+    const byListing = new Map<string, Map<string, StoredEvent[]>>();
+    for (const event of events) {
+      if (!folded.has(event.name) || event.aggregateType !== 'ticket') continue;
+      const tickets = byListing.get(event.listingId) ?? new Map<string, StoredEvent[]>();
+      byListing.set(event.listingId, tickets);
+      tickets.set(event.aggregateId, [...(tickets.get(event.aggregateId) ?? []), event]);
+    }
+    return adb.transaction(async () => {
+      const now = clock.now();
+      let written = 0;
+      for (const [listingId, tickets] of byListing) {
+        const redact = !rawTextListings.includes(listingId);
+        const stored = await loadInteractions(adb, listingId, [...tickets.keys()]);
+        const items: StoredInteraction[] = [];
+        for (const [ticketId, ticketEvents] of tickets) {
+          let record = stored.get(ticketId) ?? { id: ticketId, messages: [], events: [] };
+          for (const event of ticketEvents) record = foldEvent(record, event, redact ? listingId : undefined);
+          const hash = createHash('sha256')
+            .update(redact ? 'redacted\n' : 'raw\n')
+            .update(JSON.stringify(record))
+            .digest('hex');
+          items.push({ record, hash, source: 'outbox', format: 'outbox', index: ticketEvents.at(-1)!.id, line: undefined });
+        }
+        // Delete + insert of whole interactions, as file ingest replaces a record with a known id.
+        await deleteInteractions(adb, listingId, [...stored.keys()]);
+        await appendInteractions(adb, listingId, items, { runId: 'outbox', redacted: redact, now });
+        written += items.length;
+      }
+      await saveOutboxPosition(adb, lastId, now);
+      await hooks.beforeCommit?.({ lastId, events: events.length });
+      return written;
+    });
+  }
+
+  async function run(adb: AnalyticsDb, batchSize: number): Promise<OutboxIngestResult> {
+    const result: OutboxIngestResult = { applied: 0, interactions: 0, lastEventId: await getOutboxPosition(adb) };
+    for (;;) {
+      const events = await readAfterCursor(db, { afterId: result.lastEventId, limit: batchSize, gapGraceMs, now: clock.now() });
+      if (events.length === 0) break;
+      result.interactions += await applyBatch(adb, events);
+      result.lastEventId = events.at(-1)!.id;
+      result.applied += events.length;
+      await hooks.afterCommit?.({ lastId: result.lastEventId, events: events.length });
+      if (events.length < batchSize) break;
+    }
+    await mirror(result.lastEventId);
+    return result;
+  }
+
+  /** One pass: applies everything committed after the stored position, in batches. */
+  return async function ingestOutbox({ batchSize = 500 }: { batchSize?: number | undefined }): Promise<OutboxIngestResult> {
+    try {
+      const outcome = await analytics.tryUse((adb) => run(adb, batchSize));
+      return outcome ?? { applied: 0, interactions: 0, lastEventId: mirrored ?? 0, skipped: true };
+    } catch (error) {
+      // Another process (a CLI run) holds the file: not a failure, the next tick catches up.
+      if (error instanceof AppError && error.code === 'unavailable') return { applied: 0, interactions: 0, lastEventId: mirrored ?? 0, skipped: true };
+      throw error;
+    }
+  };
+}
+
+export type OutboxIngest = ReturnType<typeof createOutboxIngest>;
+
+const isoOf = (value: unknown, fallback: Date): string => {
+  const date = typeof value === 'string' || value instanceof Date ? new Date(value) : fallback;
+  return (Number.isNaN(date.getTime()) ? fallback : date).toISOString();
+};
+const stringOr = (value: unknown): string | undefined => (typeof value === 'string' && value.length > 0 ? value : undefined);
+
+/** Redacts the new pieces exactly as file ingest redacts a record (stored pieces already are). */
+function redacted(partial: Omit<InteractionRecord, 'messages'> & { messages?: InteractionMessage[] }, listingId: string | undefined): InteractionRecord {
+  const record: InteractionRecord = { messages: [], ...partial };
+  if (listingId === undefined) return record;
+  const counts: RedactionCounts = emptyRedactionCounts();
+  return redactInteraction(record, listingId, counts);
+}
+
+/** The message of a message.created payload, in the interaction vocabulary. */
+export function messageOfPayload(payload: Record<string, unknown>, fallbackTs: Date): InteractionMessage {
+  const content = (payload.content && typeof payload.content === 'object' ? payload.content : {}) as Record<string, unknown>;
+  const { transcript, audioUrl, durationSeconds, contentType, filename, sizeBytes, ...rest } = content;
+  const message: InteractionMessage = {
+    role: payload.senderRole as InteractionMessage['role'],
+    kind: (payload.kind as InteractionMessage['kind'] | undefined) ?? 'text',
+    ts: isoOf(payload.createdAt, fallbackTs),
+  };
+  const channel = stringOr(payload.channel);
+  if (channel) message.channel = channel;
+  if (typeof payload.text === 'string') message.text = payload.text;
+  const id = stringOr(payload.messageId);
+  if (id) message.id = id;
+  const csrId = stringOr(payload.csrId);
+  if (csrId) message.csrId = csrId;
+  if (typeof transcript === 'string') message.transcript = transcript;
+  const attachment = {
+    ...(typeof filename === 'string' ? { name: filename } : {}),
+    ...(typeof contentType === 'string' ? { mimeType: contentType } : {}),
+    ...(typeof sizeBytes === 'number' ? { sizeBytes } : {}),
+    ...(typeof audioUrl === 'string' ? { url: audioUrl } : {}),
+    ...(typeof durationSeconds === 'number' ? { durationSeconds } : {}),
+  };
+  if (Object.keys(attachment).length > 0) message.attachment = attachment;
+  // Offers, forms, payment details: kept as meta (redacted like any meta).
+  const meta: Record<string, unknown> = { ...rest };
+  if (stringOr(payload.attachmentId)) meta.attachmentId = payload.attachmentId;
+  if (Object.keys(meta).length > 0) message.meta = meta as NonNullable<InteractionMessage['meta']>;
+  return message;
+}
+
+/**
+ * Applies one outbox event to a stored interaction record; returns the new record. `redactFor` is
+ * the listing id when the listing's text is redacted.
+ */
+export function foldEvent(record: InteractionRecord, event: StoredEvent, redactFor: string | undefined): InteractionRecord {
+  const at = event.createdAt.toISOString();
+  const payload = event.payload;
+  const events: InteractionEvent[] = [...(record.events ?? [])];
+  const seq = record.messages.length > 0 ? record.messages.length : undefined;
+  switch (event.name) {
+    case EventNames.ticketCreated: {
+      const source = payload.source as { channel?: string; app?: string } | undefined;
+      const customerId = stringOr(payload.customerId);
+      const fresh = redacted({ id: record.id, ...(customerId ? { customerId } : {}) }, redactFor);
+      return {
+        ...record,
+        ...(fresh.customerId !== undefined ? { customerId: fresh.customerId } : {}),
+        ...(source?.channel ? { source: { channel: source.channel as NonNullable<InteractionRecord['source']>['channel'], ...(source.app ? { app: source.app } : {}) } } : {}),
+        createdAt: at,
+        status: record.status ?? 'waiting',
+      };
+    }
+    case EventNames.ticketAssigned: {
+      const csrId = stringOr(payload.csrId);
+      const fresh = redacted({ id: record.id, events: [{ type: 'assigned', ts: at, ...(seq ? { seq } : {}), ...(csrId ? { csrId } : {}), data: { via: String(payload.via ?? 'assign') } }] }, redactFor);
+      const assigned = fresh.events![0]!;
+      const csrIds = [...(record.csrIds ?? [])];
+      if (assigned.csrId !== undefined && !csrIds.includes(assigned.csrId)) csrIds.push(assigned.csrId);
+      return {
+        ...record,
+        ...(csrIds.length > 0 ? { csrIds } : {}),
+        firstAssignedAt: record.firstAssignedAt ?? at,
+        status: record.status === 'resolved' || record.status === 'abandoned' ? record.status : 'assigned',
+        events: [...events, assigned],
+      };
+    }
+    case EventNames.ticketReleased: {
+      const csrId = stringOr(payload.csrId);
+      const fresh = redacted({ id: record.id, events: [{ type: 'released', ts: at, ...(seq ? { seq } : {}), ...(csrId ? { csrId } : {}) }] }, redactFor);
+      return { ...record, status: record.status === 'assigned' ? 'waiting' : record.status ?? 'waiting', events: [...events, fresh.events![0]!] };
+    }
+    case EventNames.messageCreated: {
+      const fresh = redacted({ id: record.id, messages: [messageOfPayload(payload, event.createdAt)] }, redactFor).messages[0]!;
+      const messages = [...record.messages];
+      const existing = fresh.id === undefined ? -1 : messages.findIndex((message) => message.id === fresh.id);
+      if (existing >= 0) messages[existing] = fresh;
+      else messages.push(fresh);
+      const firstCsrReplyAt = record.firstCsrReplyAt ?? (fresh.role === 'csr' ? fresh.ts : undefined);
+      return { ...record, messages, ...(firstCsrReplyAt ? { firstCsrReplyAt } : {}) };
+    }
+    case EventNames.ticketEnded: {
+      const outcome = payload.outcome === 'resolved' ? 'resolved' : 'abandoned';
+      return {
+        ...record,
+        endedAt: at,
+        status: outcome,
+        outcome: { ...record.outcome, resolved: outcome === 'resolved', abandoned: outcome === 'abandoned' },
+      };
+    }
+    case EventNames.ticketRated: {
+      const rating = Number(payload.rating);
+      if (!Number.isInteger(rating) || rating < 1 || rating > 5) return record;
+      const csrId = stringOr(payload.csrId);
+      const fresh = redacted({ id: record.id, events: [{ type: 'rated', ts: at, ...(seq ? { seq } : {}), ...(csrId ? { csrId } : {}), data: { rating } }] }, redactFor);
+      return { ...record, outcome: { ...record.outcome, satisfaction: rating }, events: [...events, fresh.events![0]!] };
+    }
+    default:
+      return record;
+  }
+}
