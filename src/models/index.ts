@@ -1,0 +1,1 @@
+export { rocAuc } from './metrics.ts';
