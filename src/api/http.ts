@@ -24,10 +24,14 @@ export function listingOf(request: FastifyRequest): string {
   return scopeListing(principalOf(request), Array.isArray(header) ? header[0] : header);
 }
 
-/** Problem responses for the OpenAPI document; 401/429/500 apply to every authenticated route. */
+/**
+ * Problem responses for the OpenAPI document, under the media type they are served with;
+ * 401/429/500 apply to every authenticated route. (The error handler serialises them itself.)
+ */
 export function problems(...statuses: number[]) {
   const all = [...new Set([...statuses, 401, 429, 500])].sort();
-  return Object.fromEntries(all.map((status) => [status, problemSchema])) as Record<number, typeof problemSchema>;
+  const response = { description: 'RFC 9457 problem details', content: { 'application/problem+json': { schema: problemSchema } } };
+  return Object.fromEntries(all.map((status) => [status, response])) as Record<number, typeof response>;
 }
 
 export const bearerSecurity = [{ apiKey: [] }];
