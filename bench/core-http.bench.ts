@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { freePort, load, pgbench, ROOT, startChild, stopChild, waitForHttp, type Child, type CpuShare, type HttpFigures } from './support/harness.ts';
+import { freePort, intOption, load, pgbench, ROOT, startChild, stopChild, waitForHttp, type Child, type CpuShare, type HttpFigures } from './support/harness.ts';
 import { createTicketRequest, CUSTOMER_TEXTS, postMessageRequest, seed } from './support/loopwise.ts';
 
 const RESULTS_FILE = path.join(ROOT, 'bench', 'results', 'core-http.json');
@@ -63,21 +63,14 @@ if (flags.help) {
   process.exit(0);
 }
 
-const intOption = (flag: string | undefined, env: string | undefined, fallback: number, min = 1): number => {
-  const raw = flag ?? env;
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`Expected an integer ≥ ${min}, got "${raw}"`);
-  return value;
-};
 
 const options = {
-  duration: intOption(flags.duration, process.env.BENCH_DURATION, 10),
-  warmup: intOption(flags.warmup, process.env.BENCH_WARMUP, 2, 0),
-  connections: intOption(flags.connections, process.env.BENCH_CONNECTIONS, 50),
-  tickets: intOption(flags.tickets, process.env.BENCH_TICKETS, 1000),
-  csrs: intOption(flags.csrs, process.env.BENCH_CSRS, 10, 0),
-  heldPerCsr: intOption(flags['held-per-csr'], process.env.BENCH_HELD_PER_CSR, 20, 0),
+  duration: intOption(flags.duration ?? process.env.BENCH_DURATION, 10),
+  warmup: intOption(flags.warmup ?? process.env.BENCH_WARMUP, 2, 0),
+  connections: intOption(flags.connections ?? process.env.BENCH_CONNECTIONS, 50),
+  tickets: intOption(flags.tickets ?? process.env.BENCH_TICKETS, 1000),
+  csrs: intOption(flags.csrs ?? process.env.BENCH_CSRS, 10, 0),
+  heldPerCsr: intOption(flags['held-per-csr'] ?? process.env.BENCH_HELD_PER_CSR, 20, 0),
   poolSize: 0,
   databaseUrl: flags['database-url'] ?? process.env.BENCH_DATABASE_URL ?? DEFAULT_DATABASE_URL,
   cpuProfDir: flags['cpu-prof'] ?? process.env.BENCH_CPU_PROF,
@@ -85,7 +78,7 @@ const options = {
 };
 
 // pgbench holds one connection per client; the API gets as many, so neither side is handicapped.
-options.poolSize = intOption(flags['pool-size'], process.env.BENCH_POOL_SIZE, options.connections);
+options.poolSize = intOption(flags['pool-size'] ?? process.env.BENCH_POOL_SIZE, options.connections);
 
 const TARGETS = { messagesVsPgbench: 0.5, messagesP99Ms: 25 } as const;
 

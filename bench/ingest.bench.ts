@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeGenerated } from '../data/generate/index.ts';
-import { ROOT, sleep } from './support/harness.ts';
+import { intOption, ROOT, sleep } from './support/harness.ts';
 
 const RESULTS_FILE = path.join(ROOT, 'bench', 'results', 'ingest.json');
 /** Messages per generated conversation, on average (data/generate/README.md: ~11.1). */
@@ -59,13 +59,6 @@ if (flags.help) {
   );
   process.exit(0);
 }
-
-const intOption = (raw: string | undefined, fallback: number, min = 1): number => {
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`Expected an integer ≥ ${min}, got "${raw}"`);
-  return value;
-};
 
 const sizesRaw = flags.sizes ?? process.env.BENCH_INGEST_SIZES ?? '1000000,5000000';
 const formatsRaw = flags.formats ?? process.env.BENCH_INGEST_FORMATS ?? 'jsonl,csv';

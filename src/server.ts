@@ -1,4 +1,4 @@
-import { rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { buildApp } from './api/index.ts';
 import { createServerIngestService } from './ingest/index.ts';
 import { createLogger, loadConfigFromEnv, type Logger } from './platform/index.ts';
@@ -30,7 +30,11 @@ async function main() {
   // Written when the CLI must talk to this process instead of opening files it holds: PGlite's
   // (embedded), or the analytics DuckDB file (jobs run here when there is no Redis).
   const announce = embedded || Boolean(runtime.analytics);
-  if (announce) await writeFile(serverInfoFile(config), JSON.stringify({ pid: process.pid, url: address }));
+  if (announce) {
+    // With a Postgres server configured nothing else may have created DATA_DIR yet.
+    await mkdir(config.dataDir, { recursive: true });
+    await writeFile(serverInfoFile(config), JSON.stringify({ pid: process.pid, url: address }));
+  }
 
   logger.info(
     {

@@ -335,3 +335,11 @@ export async function pgbench(databaseUrl: string, script: string, sql: string, 
     cpuPercent: cpu,
   };
 }
+
+/** An integer option from a flag or environment value (the first given), else `fallback`. */
+export function intOption(raw: string | undefined, fallback: number, min = 1): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new Error(`Expected an integer ≥ ${min}, got "${raw}"`);
+  return value;
+}
