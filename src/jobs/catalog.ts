@@ -22,7 +22,10 @@ export type JobPayload<N extends JobName> = z.output<(typeof jobPayloads)[N]>;
 export const repeatingJobs: Array<{ name: JobName; everyMs: number; payload: Record<string, unknown> }> = [
   { name: 'outbox.relay', everyMs: 1000, payload: {} },
   { name: 'automated.sweep', everyMs: 30_000, payload: {} },
-  { name: 'analytics.ingest-outbox', everyMs: 2000, payload: {} },
+  // The fold rewrites each touched conversation whole (src/ingest/outbox-ingest.service.ts), so
+  // its cost per tick grows with conversation length; a longer period amortises that until the
+  // fold appends message rows instead. Lag stays visible at /v1/analytics/ingest-status.
+  { name: 'analytics.ingest-outbox', everyMs: 15_000, payload: {} },
 ];
 
 export type JobHandlers = { [N in JobName]: (payload: JobPayload<N>) => Promise<unknown> };
