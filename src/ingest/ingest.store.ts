@@ -94,14 +94,22 @@ export async function findContentHashes(db: AnalyticsDb, listingId: string, ids:
   return new Map(rows.map((row) => [row.id, row.content_hash]));
 }
 
-/** Removes interactions and all their rows (messages, labels, events). */
-export async function deleteInteractions(db: AnalyticsDb, listingId: string, ids: string[]): Promise<void> {
+/**
+ * Removes interactions and all their rows (messages, labels, events). `keepMessages` keeps the
+ * message rows and their per-turn labels, for a writer that appends to a conversation.
+ */
+export async function deleteInteractions(db: AnalyticsDb, listingId: string, ids: string[], options: { keepMessages?: boolean } = {}): Promise<void> {
   if (ids.length === 0) return;
   const params = { listing: listingId, ids: listValue(ids) };
   const types = { ids: LIST(VARCHAR) };
-  for (const table of ['messages', 'labels', 'interaction_events']) {
-    await db.run(`DELETE FROM ${table} WHERE listing_id = $listing AND interaction_id IN (SELECT unnest($ids))`, params, types);
+  const scope = 'listing_id = $listing AND interaction_id IN (SELECT unnest($ids))';
+  if (options.keepMessages) {
+    await db.run(`DELETE FROM labels WHERE ${scope} AND seq IS NULL`, params, types);
+  } else {
+    await db.run(`DELETE FROM messages WHERE ${scope}`, params, types);
+    await db.run(`DELETE FROM labels WHERE ${scope}`, params, types);
   }
+  await db.run(`DELETE FROM interaction_events WHERE ${scope}`, params, types);
   await db.run('DELETE FROM interactions WHERE listing_id = $listing AND id IN (SELECT unnest($ids))', params, types);
 }
 
@@ -116,7 +124,13 @@ export async function appendInteractions(
   db: AnalyticsDb,
   listingId: string,
   items: StoredInteraction[],
-  context: { runId: string; redacted: boolean; now: Date },
+  context: {
+    runId: string;
+    redacted: boolean;
+    now: Date;
+    /** Messages an interaction already has in the table: its records' messages continue after them. */
+    storedMessages?: ReadonlyMap<string, number>;
+  },
 ): Promise<number> {
   if (items.length === 0) return 0;
   const interactions = await db.appender('interactions');
@@ -141,6 +155,7 @@ export async function appendInteractions(
   try {
     for (const { record, hash, source, format, index, line } of items) {
       const outcome = record.outcome;
+      const storedMessages = context.storedMessages?.get(record.id) ?? 0;
       interactions.appendVarchar(listingId);
       interactions.appendVarchar(record.id);
       appendText(interactions, record.customerId);
@@ -162,7 +177,7 @@ export async function appendInteractions(
       else interactions.appendTinyInt(outcome.satisfaction);
       appendBool(interactions, outcome?.converted);
       appendText(interactions, outcome?.conversion);
-      interactions.appendInteger(record.messages.length);
+      interactions.appendInteger(storedMessages + record.messages.length);
       interactions.appendInteger(record.events?.length ?? 0);
       interactions.appendBoolean(context.redacted);
       interactions.appendVarchar(hash);
@@ -176,7 +191,7 @@ export async function appendInteractions(
       interactions.endRow();
 
       for (const [position, message] of record.messages.entries()) {
-        const seq = position + 1;
+        const seq = storedMessages + position + 1;
         messages.appendVarchar(listingId);
         messages.appendVarchar(record.id);
         messages.appendInteger(seq);

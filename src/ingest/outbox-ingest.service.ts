@@ -89,20 +89,25 @@ export function createOutboxIngest({ db, analytics, clock = systemClock, gapGrac
       let written = 0;
       for (const [listingId, tickets] of byListing) {
         const redact = !rawTextListings.includes(listingId);
-        const stored = await loadInteractions(adb, listingId, [...tickets.keys()]);
+        const { records: stored, messageCounts } = await loadInteractions(adb, listingId, [...tickets.keys()]);
         const items: StoredInteraction[] = [];
         for (const [ticketId, ticketEvents] of tickets) {
           let record = stored.get(ticketId) ?? { id: ticketId, messages: [], events: [] };
-          for (const event of ticketEvents) record = foldEvent(record, event, redact ? listingId : undefined);
+          const storedMessages = messageCounts.get(ticketId) ?? 0;
+          for (const event of ticketEvents) record = foldEvent(record, event, redact ? listingId : undefined, storedMessages);
+          // Over the conversation's fields, events and new messages: the stored messages are not
+          // re-read, and the outbox position (not this hash) is what makes the fold exactly once.
           const hash = createHash('sha256')
             .update(redact ? 'redacted\n' : 'raw\n')
+            .update(`${storedMessages}\n`)
             .update(JSON.stringify(record))
             .digest('hex');
           items.push({ record, hash, source: 'outbox', format: 'outbox', index: ticketEvents.at(-1)!.id, line: undefined });
         }
-        // Delete + insert of whole interactions, as file ingest replaces a record with a known id.
-        await deleteInteractions(adb, listingId, [...stored.keys()]);
-        await appendInteractions(adb, listingId, items, { runId: 'outbox', redacted: redact, now });
+        // The interaction row, its conversation labels and events are replaced; its messages are
+        // only appended to, after the ones already stored.
+        await deleteInteractions(adb, listingId, [...stored.keys()], { keepMessages: true });
+        await appendInteractions(adb, listingId, items, { runId: 'outbox', redacted: redact, now, storedMessages: messageCounts });
         written += items.length;
       }
       await saveOutboxPosition(adb, lastId, now);
@@ -191,11 +196,16 @@ export function messageOfPayload(payload: Record<string, unknown>, fallbackTs: D
  * Applies one outbox event to a stored interaction record; returns the new record. `redactFor` is
  * the listing id when the listing's text is redacted.
  */
-export function foldEvent(record: InteractionRecord, event: StoredEvent, redactFor: string | undefined): InteractionRecord {
+/**
+ * Applies one outbox event to a conversation. `storedMessages` counts the messages already in
+ * the analytics tables that `record.messages` continues after (the record holds only new ones).
+ */
+export function foldEvent(record: InteractionRecord, event: StoredEvent, redactFor: string | undefined, storedMessages = 0): InteractionRecord {
   const at = event.createdAt.toISOString();
   const payload = event.payload;
   const events: InteractionEvent[] = [...(record.events ?? [])];
-  const seq = record.messages.length > 0 ? record.messages.length : undefined;
+  const total = storedMessages + record.messages.length;
+  const seq = total > 0 ? total : undefined;
   switch (event.name) {
     case EventNames.ticketCreated: {
       const source = payload.source as { channel?: string; app?: string } | undefined;

@@ -1,11 +1,12 @@
 import { LIST, VARCHAR, listValue } from '@duckdb/node-api';
 import type { AnalyticsDb } from '../analytics-store/index.ts';
-import type { InteractionEvent, InteractionMessage, InteractionRecord } from './interaction.schemas.ts';
+import type { InteractionEvent, InteractionRecord } from './interaction.schemas.ts';
 import { getCheckpoint, saveCheckpoint } from './ingest.store.ts';
 
 /**
  * DuckDB side of the live source (outbox-ingest.service.ts): reading back the interactions it
- * wrote, so each event folds onto the stored record, and its position in `ingest_checkpoints`.
+ * wrote (fields, events and message counts), so each event folds onto the stored record, and its
+ * position in `ingest_checkpoints`.
  */
 
 /** The outbox is one stream for every listing, so its position lives under a listing-less key. */
@@ -28,7 +29,6 @@ export async function saveOutboxPosition(db: AnalyticsDb, lastId: number, now: D
   );
 }
 
-const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
 const iso = (value: Date | null): string | undefined => (value === null ? undefined : value.toISOString());
 const json = <T>(value: string | null): T | undefined => (value === null ? undefined : (JSON.parse(value) as T));
 
@@ -48,20 +48,6 @@ interface InteractionRow {
   satisfaction: number | null;
 }
 
-interface MessageRow {
-  interaction_id: string;
-  role: InteractionMessage['role'];
-  kind: InteractionMessage['kind'];
-  channel: string | null;
-  ts: Date | null;
-  text: string | null;
-  transcript: string | null;
-  external_id: string | null;
-  csr_id: string | null;
-  attachment: string | null;
-  meta: string | null;
-}
-
 interface EventRow {
   interaction_id: string;
   type: InteractionEvent['type'];
@@ -76,9 +62,19 @@ interface EventRow {
  * The stored (already redacted) records of these interactions, with the fields the live source
  * writes: identity, source, lifecycle timestamps, status, outcome, messages and events.
  */
-export async function loadInteractions(db: AnalyticsDb, listingId: string, ids: string[]): Promise<Map<string, InteractionRecord>> {
+/**
+ * The stored part of these conversations: each interaction's fields and events, and how many
+ * messages it has. The message rows themselves are not read: the fold only appends to them, so
+ * its cost does not grow with a conversation's length.
+ */
+export async function loadInteractions(
+  db: AnalyticsDb,
+  listingId: string,
+  ids: string[],
+): Promise<{ records: Map<string, InteractionRecord>; messageCounts: Map<string, number> }> {
   const records = new Map<string, InteractionRecord>();
-  if (ids.length === 0) return records;
+  const messageCounts = new Map<string, number>();
+  if (ids.length === 0) return { records, messageCounts };
   const params = { listing: listingId, ids: listValue(ids) };
   const types = { ids: LIST(VARCHAR) };
   const rows = await db.all<InteractionRow>(
@@ -110,28 +106,13 @@ export async function loadInteractions(db: AnalyticsDb, listingId: string, ids: 
     };
     records.set(row.id, record);
   }
-  const messages = await db.all<MessageRow>(
-    `SELECT interaction_id, role, kind, channel, ts, text, transcript, external_id, csr_id, attachment, meta
-       FROM messages WHERE listing_id = $listing AND interaction_id IN (SELECT unnest($ids)) ORDER BY interaction_id, seq`,
+  const counts = await db.all<{ interaction_id: string; n: number }>(
+    `SELECT interaction_id, count(*)::INTEGER AS n
+       FROM messages WHERE listing_id = $listing AND interaction_id IN (SELECT unnest($ids)) GROUP BY interaction_id`,
     params,
     types,
   );
-  for (const row of messages) {
-    const message: InteractionMessage = { role: row.role, kind: row.kind };
-    const channel = opt(row.channel);
-    if (channel !== undefined) message.channel = channel;
-    const ts = iso(row.ts);
-    if (ts !== undefined) message.ts = ts;
-    if (row.text !== null) message.text = row.text;
-    if (row.transcript !== null) message.transcript = row.transcript;
-    if (row.external_id !== null) message.id = row.external_id;
-    if (row.csr_id !== null) message.csrId = row.csr_id;
-    const attachment = json<InteractionMessage['attachment']>(row.attachment);
-    if (attachment !== undefined) message.attachment = attachment;
-    const meta = json<InteractionMessage['meta']>(row.meta);
-    if (meta !== undefined) message.meta = meta;
-    records.get(row.interaction_id)?.messages.push(message);
-  }
+  for (const row of counts) messageCounts.set(row.interaction_id, Number(row.n));
   const events = await db.all<EventRow>(
     `SELECT interaction_id, type, ts, seq, name, csr_id, data
        FROM interaction_events WHERE listing_id = $listing AND interaction_id IN (SELECT unnest($ids)) ORDER BY interaction_id, position`,
@@ -149,5 +130,5 @@ export async function loadInteractions(db: AnalyticsDb, listingId: string, ids: 
     if (data !== undefined) event.data = data;
     records.get(row.interaction_id)?.events?.push(event);
   }
-  return records;
+  return { records, messageCounts };
 }

@@ -262,3 +262,37 @@ describe('file ingest handed to the owning process (POST /v1/admin/ingest)', () 
     expect(response.status).toBe(503);
   });
 });
+
+describe('live source: a conversation that grows across runs', () => {
+  it('appends new messages after the stored ones, in order, and keeps the counts right', async () => {
+    const { listingId, botKey } = await ctx.seedListing();
+    const job = ingestJob();
+    const ticket = (await ctx.request(botKey, 'POST', '/v1/tickets', newTicketBody())).body;
+    const say = async (text: string) =>
+      expect((await ctx.request(botKey, 'POST', `/v1/tickets/${ticket.id}/messages`, { kind: 'text', text, senderRole: 'customer' })).status).toBe(201);
+    await say('one');
+    await say('two');
+    await job({});
+    await say('three');
+    await job({});
+    await say('four');
+    await say('five');
+    await job({});
+    await job({});
+    const rows = await inDuck((db) =>
+      db.all<{ seq: number; text: string }>('SELECT seq, text FROM messages WHERE listing_id = $1 AND interaction_id = $2 ORDER BY seq', [listingId, ticket.id]),
+    );
+    expect(rows.map((row) => [row.seq, row.text])).toEqual([
+      [1, 'one'],
+      [2, 'two'],
+      [3, 'three'],
+      [4, 'four'],
+      [5, 'five'],
+    ]);
+    const [interaction] = await inDuck((db) =>
+      db.all<{ message_count: number }>('SELECT message_count FROM interactions WHERE listing_id = $1 AND id = $2', [listingId, ticket.id]),
+    );
+    expect(interaction!.message_count).toBe(5);
+    expect((await counts(listingId)).interactions).toBe(1);
+  });
+});
