@@ -22,9 +22,9 @@ export type JobPayload<N extends JobName> = z.output<(typeof jobPayloads)[N]>;
 export const repeatingJobs: Array<{ name: JobName; everyMs: number; payload: Record<string, unknown> }> = [
   { name: 'outbox.relay', everyMs: 1000, payload: {} },
   { name: 'automated.sweep', everyMs: 30_000, payload: {} },
-  // The fold rewrites each touched conversation whole (src/ingest/outbox-ingest.service.ts), so
-  // its cost per tick grows with conversation length; a longer period amortises that until the
-  // fold appends message rows instead. Lag stays visible at /v1/analytics/ingest-status.
+  // Each run rewrites the header row and events of every conversation it touches (messages are
+  // appended); a longer period amortises that under heavy message load. In embedded mode this
+  // runs in the api process. Lag stays visible at /v1/analytics/ingest-status.
   { name: 'analytics.ingest-outbox', everyMs: 15_000, payload: {} },
 ];
 
