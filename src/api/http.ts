@@ -29,9 +29,13 @@ export function listingOf(request: FastifyRequest): string {
  * 401/429/500 apply to every authenticated route. (The error handler serialises them itself.)
  */
 export function problems(...statuses: number[]) {
-  const all = [...new Set([...statuses, 401, 429, 500])].sort();
+  return publicProblems(...statuses, 401, 429, 500);
+}
+
+/** Problem responses exactly as listed, for routes without an API key (no 401/429). */
+export function publicProblems(...statuses: number[]) {
   const response = { description: 'RFC 9457 problem details', content: { 'application/problem+json': { schema: problemSchema } } };
-  return Object.fromEntries(all.map((status) => [status, response])) as Record<number, typeof response>;
+  return Object.fromEntries([...new Set(statuses)].sort().map((status) => [status, response])) as Record<number, typeof response>;
 }
 
 export const bearerSecurity = [{ apiKey: [] }];

@@ -4,8 +4,7 @@ import { requireRole, type Principal } from '../../auth/index.ts';
 import { chatLinkView, chatSettingsBody, chatSettingsView, createChatLinkBody, linkCodeParams, type ChatLinkService } from '../../chat-links/index.ts';
 import type { Actor } from '../../events/index.ts';
 import { ticketIdParams } from '../../tickets/index.ts';
-import { problemSchema } from '../problem.ts';
-import { bearerSecurity, listingOf, principalOf, problems } from '../http.ts';
+import { bearerSecurity, listingOf, principalOf, problems, publicProblems } from '../http.ts';
 
 const tags = ['chat-links'];
 const actorOf = (principal: Principal): Actor => ({ keyId: principal.keyId, role: principal.role, csrId: principal.csrId });
@@ -77,9 +76,7 @@ export const chatLinkRoutes: FastifyPluginAsyncZod<{ chatLinks: ChatLinkService 
       params: linkCodeParams,
       response: {
         302: z.null().describe('Location: the chat session URL'),
-        404: problemSchema,
-        410: problemSchema,
-        500: problemSchema,
+        ...publicProblems(404, 410, 500),
       },
     },
     handler: async (request, reply) => {

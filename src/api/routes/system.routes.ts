@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorCatalog, type ErrorCode } from '../../platform/index.ts';
-import { problemSchema } from '../problem.ts';
+import { publicProblems } from '../http.ts';
 
 export interface ReadinessCheck {
   name: string;
@@ -50,7 +50,7 @@ export const systemRoutes: FastifyPluginAsyncZod<{ readiness: ReadinessCheck[] }
   });
   app.get('/problems/:code', {
     config: { public: true },
-    schema: { operationId: 'getProblemType', tags, params: z.object({ code: z.string().max(64) }), response: { 200: entry, 404: problemSchema } },
+    schema: { operationId: 'getProblemType', tags, params: z.object({ code: z.string().max(64) }), response: { 200: entry, ...publicProblems(404) } },
     handler: async (request, reply) => {
       const found = errorCatalog[request.params.code as ErrorCode];
       if (!found) return reply.callNotFound();
