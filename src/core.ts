@@ -27,12 +27,13 @@ export interface CoreDeps {
 /** Wires the ticket/chat core's services over one database; shared by the api, worker and CLI. */
 export function createCoreServices({ db, config, clock = systemClock, storage, smsSender }: CoreDeps) {
   const chatLinks = createChatLinkService({ db, clock });
+  const tickets = createTicketService({ db, clock });
   return {
     keys: createKeyService({ db, adminApiKey: config.ADMIN_API_KEY, cacheSeconds: config.API_KEY_CACHE_SECONDS }),
     listings: createListingService({ db }),
     csrs: createCsrService({ db }),
     customers: createCustomerService({ db }),
-    tickets: createTicketService({ db, clock }),
+    tickets,
     messages: createMessageService({
       db,
       storage: storage ?? createLocalAttachmentStorage(path.join(config.dataDir, 'attachments')),
@@ -41,8 +42,7 @@ export function createCoreServices({ db, config, clock = systemClock, storage, s
     }),
     chatLinks,
     sms: createSmsService({ db }),
-    // The ticket service is stateless, so the IVR flow can hold its own instance.
-    ivr: createIvrService({ db, tickets: createTicketService({ db, clock }), chatLinks, sms: smsSender ?? createOutboxSmsSender({ db }) }),
+    ivr: createIvrService({ db, tickets, chatLinks, sms: smsSender ?? createOutboxSmsSender({ db }) }),
     experts: createExpertService({ db }),
     schedule: createScheduleService({ db, clock }),
     automatedMessages: createAutomatedMessageService({ db }),

@@ -59,6 +59,7 @@ export async function openRuntime(config: Config, logger: Logger, role: 'api' | 
     events = createLocalEventBus();
   }
 
+  // With Redis only the worker consumes jobs; embedded, the api process runs them itself.
   const runsJobs = config.REDIS_URL ? role === 'worker' : role !== 'cli';
   const analytics = runsJobs ? createAnalyticsOwner(analyticsDbPath(config)) : undefined;
 
@@ -87,11 +88,11 @@ export async function openRuntime(config: Config, logger: Logger, role: 'api' | 
   let consumer: JobConsumer | undefined;
   if (redis) {
     jobs = createBullProducer(redis);
-    if (role === 'worker') consumer = createBullConsumer(redis, handlers, logger);
+    if (runsJobs) consumer = createBullConsumer(redis, handlers, logger);
   } else {
     const inProcess = createInProcessJobs(handlers, logger);
     jobs = inProcess;
-    if (role !== 'cli') consumer = inProcess;
+    if (runsJobs) consumer = inProcess;
   }
 
   return {
