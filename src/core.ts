@@ -14,6 +14,8 @@ import { createAutomatedMessageService } from './automation/index.ts';
 import { createCannedService } from './canned/index.ts';
 import { createScheduleService } from './schedule/index.ts';
 import { createIngestStatusService } from './ingest-status/index.ts';
+// The registry alone (not src/models/index.ts): serving processes must not load the trainer's tfjs.
+import { createModelRegistry } from './models/registry/index.ts';
 
 export interface CoreDeps {
   db: Database;
@@ -49,6 +51,7 @@ export function createCoreServices({ db, config, clock = systemClock, storage, s
     canned: createCannedService({ db }),
     // The live analytics source's lag; reads Postgres only, so every api process can answer.
     ingestStatus: createIngestStatusService({ db, clock }),
+    models: createModelRegistry({ db }),
   };
 }
 

@@ -44,6 +44,9 @@ export const EventNames = {
   cannedResponseCreated: 'canned_response.created',
   cannedResponseUpdated: 'canned_response.updated',
   cannedResponseDeleted: 'canned_response.deleted',
+  // Model registry (migration 007).
+  modelVersionSaved: 'model.version_saved',
+  modelPromoted: 'model.promoted',
 } as const;
 
 export type EventName = (typeof EventNames)[keyof typeof EventNames];

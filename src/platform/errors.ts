@@ -38,6 +38,9 @@ export const errorCatalog = {
   holiday_exists: { status: 409, title: 'A holiday on this date exists' },
   canned_shortcut_taken: { status: 409, title: 'Another canned response uses this shortcut' },
   canned_version_conflict: { status: 409, title: 'The canned response has changed since that version' },
+  // Model registry (migration 007).
+  no_promoted_model: { status: 409, title: 'No model is promoted for this listing and target' },
+  model_incompatible: { status: 409, title: 'The model was trained on another feature set than this code computes' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unprocessable: { status: 422, title: 'The request cannot be processed' },
