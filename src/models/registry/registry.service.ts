@@ -1,5 +1,5 @@
 import { appendEvent, EventNames, type Actor } from '../../events/index.ts';
-import { AppError, type Database } from '../../platform/index.ts';
+import { AppError, type Database, type Queryable } from '../../platform/index.ts';
 import { findVersion, insertPromotion, insertVersion, listVersions, lockPromotions, promotionHistory } from './registry.store.ts';
 import type { ModelArtifact, ModelVersion, ModelVersionMetadata } from './registry.types.ts';
 
@@ -10,6 +10,20 @@ export interface SaveOptions {
   /** Promote the new version in the same transaction. */
   promote?: boolean;
   actor?: Actor;
+}
+
+/** A promotion row and its event; serving processes reload on the event. */
+async function recordPromotion(
+  tx: Queryable,
+  listingId: string,
+  target: string,
+  version: number,
+  reason: 'promote' | 'rollback',
+  actor: Actor,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
+  await insertPromotion(tx, listingId, target, version, reason, actor);
+  await appendEvent(tx, { listingId, name: EventNames.modelPromoted, aggregateType: 'model', aggregateId: target, payload: { target, version, reason, ...extra }, actor });
 }
 
 export type ModelRegistry = ReturnType<typeof createModelRegistry>;
@@ -45,15 +59,7 @@ export function createModelRegistry({ db }: { db: Database }) {
         });
         if (!options.promote) return saved;
         await lockPromotions(tx, listingId, target);
-        await insertPromotion(tx, listingId, target, saved.version, 'promote', options.actor);
-        await appendEvent(tx, {
-          listingId,
-          name: EventNames.modelPromoted,
-          aggregateType: 'model',
-          aggregateId: target,
-          payload: { target, version: saved.version, reason: 'promote' },
-          actor: options.actor ?? {},
-        });
+        await recordPromotion(tx, listingId, target, saved.version, 'promote', options.actor ?? {});
         return { ...saved, promoted: true };
       });
     },
@@ -91,15 +97,7 @@ export function createModelRegistry({ db }: { db: Database }) {
         const found = await findVersion(tx, listingId, target, version);
         if (!found) throw new AppError('not_found', `Model ${target} version ${version} not found`);
         if (found.version.promoted) return found.version;
-        await insertPromotion(tx, listingId, target, version, 'promote', actor);
-        await appendEvent(tx, {
-          listingId,
-          name: EventNames.modelPromoted,
-          aggregateType: 'model',
-          aggregateId: target,
-          payload: { target, version, reason: 'promote' },
-          actor,
-        });
+        await recordPromotion(tx, listingId, target, version, 'promote', actor);
         return { ...found.version, promoted: true };
       });
     },
@@ -117,15 +115,7 @@ export function createModelRegistry({ db }: { db: Database }) {
         if (previous === undefined) throw new AppError('conflict', `Version ${current} of ${target} is the only one ever promoted; there is nothing to roll back to`);
         const found = await findVersion(tx, listingId, target, previous);
         if (!found) throw new AppError('not_found', `Model ${target} version ${previous} not found`);
-        await insertPromotion(tx, listingId, target, previous, 'rollback', actor);
-        await appendEvent(tx, {
-          listingId,
-          name: EventNames.modelPromoted,
-          aggregateType: 'model',
-          aggregateId: target,
-          payload: { target, version: previous, reason: 'rollback', from: current },
-          actor,
-        });
+        await recordPromotion(tx, listingId, target, previous, 'rollback', actor, { from: current });
         return { ...found.version, promoted: true };
       });
     },
