@@ -16,6 +16,17 @@ import { createScheduleService } from './schedule/index.ts';
 import { createIngestStatusService } from './ingest-status/index.ts';
 // The registry alone (not src/models/index.ts): serving processes must not load the trainer's tfjs.
 import { createModelRegistry } from './models/registry/index.ts';
+import { createPredictionService } from './predictions/index.ts';
+// The rules and the log directly (not src/suggest/index.ts): the api must not load the reply trainers.
+import { createRulesService } from './suggest/rules/index.ts';
+import { createSuggestionLog } from './suggest/log/index.ts';
+import { createHandoffService } from './handoff/index.ts';
+import { createAutoActionService } from './auto-actions/index.ts';
+import { createDraftService } from './drafts/index.ts';
+import { createSuggestService, type OutcomeScoringLoader } from './suggest/engine/index.ts';
+
+/** The outcome models' serving half, loaded on first use (src/models/index.ts would bring the trainer). */
+const loadOutcomeScoring: OutcomeScoringLoader = async (bytes, metadata) => (await import('./models/outcome-model.ts')).loadOutcomeModel(bytes, metadata);
 
 export interface CoreDeps {
   db: Database;
@@ -30,28 +41,48 @@ export interface CoreDeps {
 export function createCoreServices({ db, config, clock = systemClock, storage, smsSender }: CoreDeps) {
   const chatLinks = createChatLinkService({ db, clock });
   const tickets = createTicketService({ db, clock });
+  const messages = createMessageService({
+    db,
+    storage: storage ?? createLocalAttachmentStorage(path.join(config.dataDir, 'attachments')),
+    limits: { maxBytes: config.ATTACHMENT_MAX_BYTES, allowedTypes: config.ATTACHMENT_TYPES },
+    writer: { maxInFlight: config.MESSAGE_WRITE_CONCURRENCY },
+  });
+  const suggestions = createSuggestionLog({ db, clock });
+  const canned = createCannedService({ db });
+  const models = createModelRegistry({ db });
+  const rules = createRulesService({ db, clock, canned, stats: suggestions, refreshMs: config.RULES_REFRESH_MS });
   return {
     keys: createKeyService({ db, adminApiKey: config.ADMIN_API_KEY, cacheSeconds: config.API_KEY_CACHE_SECONDS }),
     listings: createListingService({ db }),
     csrs: createCsrService({ db }),
     customers: createCustomerService({ db }),
     tickets,
-    messages: createMessageService({
-      db,
-      storage: storage ?? createLocalAttachmentStorage(path.join(config.dataDir, 'attachments')),
-      limits: { maxBytes: config.ATTACHMENT_MAX_BYTES, allowedTypes: config.ATTACHMENT_TYPES },
-      writer: { maxInFlight: config.MESSAGE_WRITE_CONCURRENCY },
-    }),
+    messages,
     chatLinks,
     sms: createSmsService({ db }),
     ivr: createIvrService({ db, tickets, chatLinks, sms: smsSender ?? createOutboxSmsSender({ db }) }),
     experts: createExpertService({ db }),
     schedule: createScheduleService({ db, clock }),
     automatedMessages: createAutomatedMessageService({ db }),
-    canned: createCannedService({ db }),
+    canned,
     // The live analytics source's lag; reads Postgres only, so every api process can answer.
     ingestStatus: createIngestStatusService({ db, clock }),
-    models: createModelRegistry({ db }),
+    models,
+    predictions: createPredictionService({ db }),
+    // Keyword AI rules (compiled published sets cached per process) and the suggestion log.
+    suggestions,
+    rules,
+    // POST /v1/suggest: rules + canned + the learned reply model, outcome-aware.
+    suggest: createSuggestService({ db, rules, canned, log: suggestions, registry: models, loadOutcome: loadOutcomeScoring, minScore: config.SUGGEST_MIN_SCORE }),
+    // Bot → CSR hand-off, auto-actions and LLM drafts. Rule hits, model risk and reply retrieval
+    // are optional deps of each (see their index.ts); wire them here when available.
+    handoff: createHandoffService({ db, clock, tickets, messages }),
+    autoActions: createAutoActionService({ db, clock, messages }),
+    drafts: createDraftService({
+      llm: { baseUrl: config.LLM_BASE_URL, apiKey: config.LLM_API_KEY, model: config.LLM_MODEL, timeoutMs: config.LLM_TIMEOUT_MS },
+      tickets,
+      messages,
+    }),
   };
 }
 

@@ -17,7 +17,9 @@ import {
   type JobProducer,
 } from './jobs/index.ts';
 import { createOutboxIngest } from './ingest/index.ts';
+import { createPredictionEngine, createTrainingService, type OutcomeModelLoader, type OutcomeTrainer, type PredictionEngine, type TrainingService } from './predictions/index.ts';
 import { AppError, migrate, openDatabase, type Config, type Database, type Logger } from './platform/index.ts';
+import type { ModelVersionMetadata } from './models/registry/index.ts';
 
 export interface Runtime {
   config: Config;
@@ -33,7 +35,51 @@ export interface Runtime {
    * Redis, the worker. DuckDB admits one process per file, so no other process opens it.
    */
   analytics?: AnalyticsOwner;
+  /** Training runs: requested by any api process, run where jobs (and the analytics store) are. */
+  training: TrainingService;
+  /** Live predictions after each message (used by the job handlers in this process). */
+  predictions: PredictionEngine;
   close(): Promise<void>;
+}
+
+/**
+ * The outcome models, imported when first needed: serving loads compiled weights only, and the
+ * trainer (tfjs) is loaded only by a process that actually trains.
+ */
+export const loadLiveOutcomeModel: OutcomeModelLoader = async (bytes, metadata) => {
+  const models = await import('./models/outcome-model.ts');
+  const model = models.loadOutcomeModel(bytes, metadata);
+  const classes = model.target.classes.map(String);
+  return {
+    startConversation(options) {
+      const session = model.startConversation(options);
+      return {
+        push: (message) => session.push(message),
+        predict: () => {
+          const prediction = session.predict();
+          return { ...prediction, ...(prediction.probs ? { classes } : {}) };
+        },
+      };
+    },
+  };
+};
+
+export function outcomeTrainer(services: CoreServices): OutcomeTrainer {
+  return async (store, { listingId, target, options, onProgress }) => {
+    const { trainOutcomeModel } = await import('./models/train.service.ts');
+    const listing = await services.listings.find(listingId);
+    const trained = await trainOutcomeModel(store, {
+      listingId,
+      target,
+      ...(options.at ? { at: options.at } : {}),
+      model: options.model,
+      ...(options.split ? { split: options.split } : {}),
+      ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      ...(listing ? { timeZone: listing.timezone } : {}),
+      onProgress: (progress) => onProgress({ ...progress }),
+    });
+    return { artifact: trained.artifact, metadata: trained.metadata as unknown as ModelVersionMetadata, evaluation: trained.metadata.metrics.headline };
+  };
 }
 
 const redisOptions = { maxRetriesPerRequest: null, enableReadyCheck: true } as const;
@@ -64,7 +110,16 @@ export async function openRuntime(config: Config, logger: Logger, role: 'api' | 
   const analytics = runsJobs ? createAnalyticsOwner(analyticsDbPath(config)) : undefined;
 
   // Enqueues through `jobs`, bound late: the in-process producer is built from these handlers.
-  const automation = createAutomationEngine({ db, jobs: { enqueue: (name, payload, options) => jobs.enqueue(name, payload, options) } });
+  const lateJobs = { enqueue: (...args: Parameters<JobProducer['enqueue']>) => jobs.enqueue(...args) } as Pick<JobProducer, 'enqueue'>;
+  const automation = createAutomationEngine({ db, jobs: lateJobs });
+  const predictions = createPredictionEngine({ db, registry: services.models, load: loadLiveOutcomeModel, jobs: lateJobs, logger });
+  const training = createTrainingService({
+    db,
+    registry: services.models,
+    jobs: lateJobs,
+    ...(analytics ? { analytics, train: outcomeTrainer(services) } : {}),
+    logger,
+  });
   const handlers: JobHandlers = {
     // Relayed events reach automation too: ticket.created and the like schedule its checks.
     'outbox.relay': createOutboxRelay({
@@ -73,10 +128,13 @@ export async function openRuntime(config: Config, logger: Logger, role: 'api' | 
         async publish(batch) {
           await events.publish(batch);
           await automation.publish(batch);
+          await predictions.publish(batch);
         },
       },
     }),
     ...createAutomationJobs(automation),
+    'predictions.refresh-ticket': ({ listingId, ticketId }) => predictions.refreshTicket(listingId, ticketId),
+    'models.train': ({ listingId, runId }) => training.run(listingId, runId),
     'analytics.ingest-outbox': analytics
       ? createOutboxIngest({ db, analytics, rawTextListings: config.INGEST_RAW_TEXT_LISTINGS })
       : async () => {
@@ -104,6 +162,8 @@ export async function openRuntime(config: Config, logger: Logger, role: 'api' | 
     jobs,
     ...(consumer ? { consumer } : {}),
     ...(analytics ? { analytics } : {}),
+    training,
+    predictions,
     async close() {
       await consumer?.close();
       await analytics?.close();

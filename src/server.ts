@@ -19,6 +19,9 @@ async function main() {
     ...(runtime.redis ? { redis: runtime.redis } : {}),
     // Embedded, this process owns the analytics store, so `loopwise ingest` hands its files here.
     ...(runtime.analytics ? { serverIngest: createServerIngestService({ analytics: runtime.analytics, rawTextListings: config.INGEST_RAW_TEXT_LISTINGS }) } : {}),
+    // Rule replay reads past conversations from the same store (POST /v1/rules/replay).
+    ...(runtime.analytics ? { analytics: runtime.analytics } : {}),
+    training: runtime.training,
     readiness: [
       { name: 'database', check: () => runtime.db.ping() },
       ...(runtime.redis ? [{ name: 'redis', check: async () => void (await runtime.redis!.ping()) }] : []),

@@ -23,6 +23,15 @@ import { expertRoutes } from './routes/experts.routes.ts';
 import { ivrRoutes } from './routes/ivr.routes.ts';
 import { smsRoutes } from './routes/sms.routes.ts';
 import { analyticsRoutes, type ServerIngest } from './routes/analytics.routes.ts';
+import { ruleRoutes } from './routes/rules.routes.ts';
+import { suggestionRoutes } from './routes/suggestions.routes.ts';
+import type { AnalyticsOwner } from '../analytics-store/index.ts';
+import { modelRoutes } from './routes/models.routes.ts';
+import { suggestRoutes } from './routes/suggest.routes.ts';
+import type { TrainingService } from '../predictions/index.ts';
+import { handoffRoutes } from './routes/handoff.routes.ts';
+import { autoActionRoutes } from './routes/auto-actions.routes.ts';
+import { draftRoutes } from './routes/drafts.routes.ts';
 
 export interface AppDeps {
   config: Config;
@@ -37,12 +46,16 @@ export interface AppDeps {
   db: Database;
   /** File ingest in this process (POST /v1/admin/ingest); only where this process owns the analytics store. */
   serverIngest?: ServerIngest;
+  /** The analytics store, where this process owns it (POST /v1/rules/replay); 503 for replay when absent. */
+  analytics?: AnalyticsOwner;
+  /** Training runs as jobs (POST /v1/models/{target}/train); 503 when absent. */
+  training?: TrainingService;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Builds the HTTP app without listening: server.ts listens, tests use app.inject. */
-export async function buildApp({ config, services, logger, readiness = [], redis, events, db, serverIngest }: AppDeps): Promise<FastifyInstance> {
+export async function buildApp({ config, services, logger, readiness = [], redis, events, db, serverIngest, training, analytics }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...(logger ? { loggerInstance: logger as FastifyBaseLogger } : { logger: false }),
     bodyLimit: config.BODY_LIMIT_BYTES,
@@ -109,6 +122,13 @@ export async function buildApp({ config, services, logger, readiness = [], redis
   await app.register(listingConfigRoutes, { schedule: services.schedule, automatedMessages: services.automatedMessages });
   await app.register(cannedRoutes, { canned: services.canned });
   await app.register(analyticsRoutes, { ingestStatus: services.ingestStatus, serverIngest });
+  await app.register(ruleRoutes, { rules: services.rules, analytics });
+  await app.register(suggestionRoutes, { suggestions: services.suggestions });
+  await app.register(suggestRoutes, { suggest: services.suggest });
+  await app.register(modelRoutes, { registry: services.models, predictions: services.predictions, training });
+  await app.register(handoffRoutes, { handoff: services.handoff });
+  await app.register(autoActionRoutes, { autoActions: services.autoActions });
+  await app.register(draftRoutes, { drafts: services.drafts });
 
   await app.ready();
   return app as unknown as FastifyInstance;

@@ -9,6 +9,8 @@ import { directAdminClient, RemoteProblem, runningEmbeddedServer, serverAdminCli
 import { registerIngestCommands } from './ingest.command.ts';
 import { registerExportCommands } from './export.command.ts';
 import { registerFeaturesCommands } from './features.command.ts';
+import { registerSuggestCommands } from './suggest.command.ts';
+import { registerModelCommands } from './models.command.ts';
 
 /**
  * `npx loopwise …`: administration of the ticket core (and, as they land, ingest, train, score…).
@@ -160,6 +162,8 @@ export function buildCli(): Command {
   registerIngestCommands(program);
   registerExportCommands(program);
   registerFeaturesCommands(program);
+  registerSuggestCommands(program);
+  registerModelCommands(program);
   return program;
 }
 

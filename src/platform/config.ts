@@ -73,6 +73,27 @@ export const configSchema = z.object({
         .filter(Boolean),
     )
     .describe('Listings allowed to ingest without PII redaction (`loopwise ingest --no-redact`)'),
+  RULES_REFRESH_MS: z.coerce
+    .number()
+    .int()
+    .min(50)
+    .max(600_000)
+    .default(1000)
+    .describe('How long an api process uses its compiled published rules before re-checking for changes made elsewhere'),
+  SUGGEST_MIN_SCORE: z.coerce
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.05)
+    .describe('Confidence gate of POST /v1/suggest: learned suggestions scoring lower are not shown (a request may set its own)'),
+  LLM_BASE_URL: optionalUrl.describe('OpenAI-compatible endpoint for generated drafts, e.g. http://127.0.0.1:8080/v1; unset → no drafts (503)'),
+  LLM_API_KEY: z
+    .string()
+    .optional()
+    .transform((value) => (value === '' ? undefined : value))
+    .describe('Bearer key for LLM_BASE_URL (local servers usually accept anything)'),
+  LLM_MODEL: z.string().trim().min(1).max(200).default('gpt-4o-mini').describe('Model name sent to LLM_BASE_URL'),
+  LLM_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(8000).describe('A draft request is aborted after this long (504)'),
 });
 
 export type Config = Readonly<z.output<typeof configSchema>> & {

@@ -41,6 +41,15 @@ export const errorCatalog = {
   // Model registry (migration 007).
   no_promoted_model: { status: 409, title: 'No model is promoted for this listing and target' },
   model_incompatible: { status: 409, title: 'The model was trained on another feature set than this code computes' },
+  // Keyword AI rules (migration 008).
+  rule_version_conflict: { status: 409, title: 'The rule has changed since that version' },
+  // Hand-off, auto-actions and LLM drafts (migration 010).
+  auto_action_offer_in_use: { status: 409, title: 'A policy still uses this offer' },
+  auto_action_name_taken: { status: 409, title: 'Another offer or policy of the listing has this name' },
+  auto_action_decided: { status: 409, title: 'The proposal has already been decided' },
+  offer_answered: { status: 409, title: 'The offer has already been answered' },
+  upstream_failed: { status: 502, title: 'A dependency answered with an error' },
+  upstream_timeout: { status: 504, title: 'A dependency did not answer in time' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unprocessable: { status: 422, title: 'The request cannot be processed' },

@@ -1,0 +1,287 @@
+import type { CannedService } from '../../canned/index.ts';
+import type { FeatureMessage } from '../../features/index.ts';
+import type { ModelRegistry, ModelVersionMetadata } from '../../models/registry/index.ts';
+import { AppError, type Database, type Logger } from '../../platform/index.ts';
+import type { FiredRuleRef, NewSuggestion, SuggestionLog } from '../log/index.ts';
+// The serving halves of the reply model only (no trainer, no tfjs).
+import { decodeReplyModel } from '../replies/artifact.ts';
+import { createReplyRanker, type ReplyRanker } from '../replies/ranker.ts';
+import { templateReply } from '../replies/text.ts';
+import type { ConversationMessage, FiredRule, RulesService } from '../rules/index.ts';
+import { rankBody, suggestBody, type RankInput, type SuggestedAction, type SuggestedReply, type SuggestInput, type SuggestView } from './suggest.schemas.ts';
+
+/**
+ * POST /v1/suggest: one ranked list from the listing's published keyword rules (their reply sets
+ * and canned content), and its learned reply model (canonical replies from its own history,
+ * ranked by relevance and, with a promoted satisfaction model, by the predicted outcome after
+ * each reply). Diversity: one suggestion per canonical reply. Confidence gate: learned
+ * suggestions below `minScore` are not shown. Every shown suggestion is logged (ids for feedback).
+ *
+ * Models are loaded once per listing and version and re-checked against the registry every few
+ * seconds, so a promotion reaches the api without a restart.
+ */
+
+/** A session of the outcome model (src/models), as the engine uses it. */
+export interface OutcomeScoring {
+  startConversation(options: { sourceChannel?: string | null; timeZone?: string }): {
+    push(message: FeatureMessage): void;
+    predictWithCandidate(candidate: unknown): number;
+  };
+  prepareCandidate(text: string): unknown;
+}
+export type OutcomeScoringLoader = (bytes: Uint8Array, metadata: ModelVersionMetadata) => Promise<OutcomeScoring>;
+
+export interface SuggestServiceDeps {
+  db: Database;
+  rules: RulesService;
+  canned: Pick<CannedService, 'get'>;
+  log: Pick<SuggestionLog, 'recordSuggestions' | 'countFirings'>;
+  registry: ModelRegistry;
+  loadOutcome?: OutcomeScoringLoader;
+  /** Default confidence gate for learned suggestions. */
+  minScore?: number;
+  /** How long a listing's model versions are trusted before asking the registry again. */
+  modelsTtlMs?: number;
+  /** The outcome model whose risk ranks and annotates suggestions. */
+  outcomeTarget?: string;
+  logger?: Logger;
+  now?: () => number;
+}
+
+interface Loaded<T> {
+  version: number;
+  value: T;
+}
+
+interface ListingModels {
+  checkedAt: number;
+  reply: Loaded<ReplyRanker> | undefined;
+  outcome: (Loaded<OutcomeScoring> & { prepared: Map<string, unknown> }) | undefined;
+}
+
+interface ConversationInput {
+  ticketId: string | null;
+  messages: ConversationMessage[];
+  ticketSource: string | undefined;
+  ticketRef: string | undefined;
+  timezone: string | undefined;
+}
+
+const MAX_TICKET_MESSAGES = 50;
+const MAX_PREPARED_CANDIDATES = 50_000;
+
+export function createSuggestService({ db, rules, canned, log, registry, loadOutcome, minScore = 0.05, modelsTtlMs = 5000, outcomeTarget = 'satisfaction', logger, now = Date.now }: SuggestServiceDeps) {
+  const listings = new Map<string, ListingModels>();
+  const refreshing = new Map<string, Promise<ListingModels>>();
+
+  async function load(listingId: string, previous: ListingModels | undefined): Promise<ListingModels> {
+    const [replyVersion, outcomeVersion] = await Promise.all([registry.promotedVersion(listingId, 'reply'), loadOutcome ? registry.promotedVersion(listingId, outcomeTarget) : undefined]);
+    let reply = previous?.reply;
+    if (replyVersion === undefined) reply = undefined;
+    else if (reply?.version !== replyVersion) {
+      const artifact = await registry.get(listingId, 'reply', replyVersion);
+      reply = { version: replyVersion, value: createReplyRanker(decodeReplyModel(artifact.bytes)) };
+    }
+    let outcome = previous?.outcome;
+    if (outcomeVersion === undefined || !loadOutcome) outcome = undefined;
+    else if (outcome?.version !== outcomeVersion) {
+      const artifact = await registry.get(listingId, outcomeTarget, outcomeVersion);
+      try {
+        outcome = { version: outcomeVersion, value: await loadOutcome(artifact.bytes, artifact.version.metadata), prepared: new Map() };
+      } catch (error) {
+        // Suggestions still work without outcome predictions (e.g. a model from older code).
+        if (!(error instanceof AppError && error.code === 'model_incompatible')) throw error;
+        logger?.warn({ listingId, target: outcomeTarget, version: outcomeVersion, err: error }, 'outcome model cannot be loaded; suggesting without it');
+        outcome = undefined;
+      }
+    }
+    const loaded = { checkedAt: now(), reply, outcome };
+    listings.set(listingId, loaded);
+    return loaded;
+  }
+
+  /** The listing's models; a stale entry is served while its refresh runs in the background. */
+  async function modelsOf(listingId: string): Promise<ListingModels> {
+    const cached = listings.get(listingId);
+    if (cached && now() - cached.checkedAt < modelsTtlMs) return cached;
+    let pending = refreshing.get(listingId);
+    if (!pending) {
+      pending = load(listingId, cached).finally(() => refreshing.delete(listingId));
+      refreshing.set(listingId, pending);
+    }
+    if (cached) {
+      pending.catch((error: unknown) => logger?.error({ err: error, listingId }, 'reloading models failed'));
+      return cached;
+    }
+    return pending;
+  }
+
+  async function conversationOf(listingId: string, input: { ticketId?: string | undefined; context?: Array<{ role: ConversationMessage['role']; text: string; channel?: string | undefined; ts?: string | undefined; seq?: number | undefined }> | undefined }): Promise<ConversationInput> {
+    if (input.context) {
+      return {
+        ticketId: null,
+        messages: input.context.map((message, index) => ({
+          role: message.role,
+          text: message.text,
+          channel: message.channel ?? null,
+          tsMs: message.ts ? Date.parse(message.ts) : null,
+          seq: message.seq ?? index + 1,
+        })),
+        ticketSource: undefined,
+        ticketRef: undefined,
+        timezone: undefined,
+      };
+    }
+    const { rows } = await db.query<{ source_channel: string; ref: string; timezone: string; seq: number | null; sender_role: ConversationMessage['role'] | null; text: string | null; channel: string | null; created_at: Date | null }>(
+      `SELECT t.source_channel, t.ref, l.timezone, m.seq, m.sender_role, COALESCE(m.text, m.content->>'transcript', '') AS text, m.channel, m.created_at
+         FROM tickets t JOIN listings l ON l.id = t.listing_id
+         LEFT JOIN LATERAL (SELECT * FROM messages WHERE listing_id = t.listing_id AND ticket_id = t.id ORDER BY seq DESC LIMIT ${MAX_TICKET_MESSAGES}) m ON true
+        WHERE t.listing_id = $1 AND t.id = $2
+        ORDER BY m.seq`,
+      [listingId, input.ticketId],
+      { prepare: 'suggest_ticket_conversation' },
+    );
+    if (rows.length === 0) throw new AppError('not_found', `Ticket ${input.ticketId} not found`);
+    const first = rows[0]!;
+    const messages = rows
+      .filter((row) => row.seq !== null)
+      .map((row) => ({ role: row.sender_role!, text: row.text ?? '', channel: row.channel, tsMs: row.created_at?.getTime() ?? null, seq: row.seq! }));
+    if (messages.length === 0) throw new AppError('unprocessable', `Ticket ${input.ticketId} has no messages to suggest a reply to`);
+    return { ticketId: input.ticketId!, messages, ticketSource: first.source_channel, ticketRef: first.ref, timezone: first.timezone };
+  }
+
+  const featureMessage = (message: ConversationMessage): FeatureMessage => ({
+    role: message.role,
+    kind: 'text',
+    channel: message.channel ?? null,
+    tsMs: message.tsMs ?? null,
+    text: message.text,
+    hasAttachment: false,
+  });
+
+  /** Risk-if-sent for each text, from one session over the conversation. */
+  function outcomeRisks(models: ListingModels, conversation: ConversationInput): ((text: string) => number) | undefined {
+    const outcome = models.outcome;
+    if (!outcome) return undefined;
+    const session = outcome.value.startConversation({ sourceChannel: conversation.ticketSource ?? null, ...(conversation.timezone ? { timeZone: conversation.timezone } : {}) });
+    for (const message of conversation.messages) session.push(featureMessage(message));
+    return (text) => {
+      let prepared = outcome.prepared.get(text);
+      if (prepared === undefined) {
+        prepared = outcome.value.prepareCandidate(text);
+        if (outcome.prepared.size >= MAX_PREPARED_CANDIDATES) outcome.prepared.clear();
+        outcome.prepared.set(text, prepared);
+      }
+      return session.predictWithCandidate(prepared);
+    };
+  }
+
+  async function ruleSuggestions(listingId: string, fired: readonly FiredRule[]): Promise<{ replies: Array<Omit<SuggestedReply, 'id' | 'predictedOutcome'>>; actions: SuggestedAction[] }> {
+    const replies: Array<Omit<SuggestedReply, 'id' | 'predictedOutcome'>> = [];
+    const actions: SuggestedAction[] = [];
+    for (const rule of fired) {
+      const base = { ruleId: rule.ruleId, ruleVersion: rule.version, replyId: null, evidence: { matchedTerms: [...new Set(rule.matches.map((match) => match.term))] } };
+      for (const action of rule.actions) {
+        if (action.type === 'reply_set') {
+          for (const reply of action.replies) replies.push({ ...base, text: reply.text, source: 'rule', score: 1, cannedResponseId: null });
+        } else if (action.type === 'canned') {
+          for (const id of action.cannedResponseIds) {
+            const item = await canned.get(listingId, id).catch((error: unknown) => {
+              // A canned response deleted after the rule was published is skipped, not an error.
+              if (error instanceof AppError && error.code === 'not_found') return undefined;
+              throw error;
+            });
+            if (item) replies.push({ ...base, text: item.text, source: 'canned', score: 1, cannedResponseId: id });
+          }
+        } else {
+          const { type, ...detail } = action;
+          actions.push({ type, ruleId: rule.ruleId, ruleName: rule.name, detail });
+        }
+      }
+    }
+    return { replies, actions };
+  }
+
+  return {
+    async suggest(listingId: string, raw: SuggestInput): Promise<SuggestView> {
+      const input = suggestBody.parse(raw);
+      const gate = input.minScore ?? minScore;
+      const [conversation, models] = await Promise.all([conversationOf(listingId, input), modelsOf(listingId)]);
+      const riskIfSent = input.outcome ? outcomeRisks(models, conversation) : undefined;
+      const evaluation = await rules.evaluate(listingId, {
+        messages: conversation.messages,
+        ticketSource: conversation.ticketSource,
+        ticketRef: conversation.ticketRef,
+      });
+      const fromRules = await ruleSuggestions(listingId, evaluation.fired);
+
+      // Rules first, in priority order (a developer asked for them), then the learned replies by
+      // score; one per canonical reply, nothing learned under the gate.
+      const chosen: Array<Omit<SuggestedReply, 'id' | 'predictedOutcome'>> = [];
+      const keys = new Set<string>();
+      const take = (candidate: Omit<SuggestedReply, 'id' | 'predictedOutcome'>, clusterKey: string) => {
+        if (chosen.length >= input.top || keys.has(clusterKey)) return;
+        keys.add(clusterKey);
+        chosen.push(candidate);
+      };
+      for (const reply of fromRules.replies) take(reply, templateReply(reply.text));
+      if (chosen.length < input.top && models.reply) {
+        const learned = models.reply.value.suggest(
+          conversation.messages.map((message) => ({ role: message.role, text: message.text })),
+          {
+            top: input.top + keys.size,
+            ...(input.brand !== undefined ? { brand: input.brand } : {}),
+            ...(riskIfSent ? { outcomeAfter: (text: string) => 1 - riskIfSent(text) } : {}),
+          },
+        );
+        for (const suggestion of learned) {
+          if (suggestion.score < gate) continue;
+          take(
+            {
+              text: suggestion.text,
+              source: 'learned',
+              score: suggestion.score,
+              ruleId: null,
+              ruleVersion: null,
+              cannedResponseId: null,
+              replyId: suggestion.replyId,
+              evidence: { timesGiven: suggestion.count, ...(suggestion.url ? { url: suggestion.url } : {}), ...(suggestion.docId ? { docId: suggestion.docId } : {}) },
+            },
+            templateReply(suggestion.text),
+          );
+        }
+      }
+
+      const fired: FiredRuleRef[] = evaluation.fired.filter((rule) => rule.ruleId !== null).map((rule) => ({ ruleId: rule.ruleId!, version: rule.version ?? 0 }));
+      const logged: NewSuggestion[] = chosen.map((item) => ({ source: item.source, text: item.text, score: item.score, ruleId: item.ruleId, ruleVersion: item.ruleVersion, cannedResponseId: item.cannedResponseId }));
+      const ids = logged.length > 0 ? await log.recordSuggestions(listingId, { ticketId: conversation.ticketId, fired, suggestions: logged }) : (await log.countFirings(listingId, fired), []);
+      const outcomeModel = models.outcome;
+      return {
+        ticketId: conversation.ticketId,
+        suggestions: chosen.map((item, index) => ({
+          ...item,
+          id: ids[index]!,
+          predictedOutcome: riskIfSent && outcomeModel ? { target: outcomeTarget, modelVersion: outcomeModel.version, risk: riskIfSent(item.text) } : null,
+        })),
+        actions: fromRules.actions,
+        models: { reply: models.reply?.version ?? null, outcome: riskIfSent ? (outcomeModel?.version ?? null) : null },
+        rulesRevision: evaluation.revision,
+      };
+    },
+
+    /** Scores caller-given candidates for a context with the listing's reply model. */
+    async rank(listingId: string, raw: RankInput): Promise<{ scores: number[]; model: number }> {
+      const input = rankBody.parse(raw);
+      const [conversation, models] = await Promise.all([conversationOf(listingId, input), modelsOf(listingId)]);
+      if (!models.reply) throw new AppError('no_promoted_model', 'No reply model is promoted for this listing: train one (loopwise train --target reply) and promote it');
+      const scores = models.reply.value.rank(
+        conversation.messages.map((message) => ({ role: message.role, text: message.text })),
+        input.candidates,
+        input.brand,
+      );
+      return { scores, model: models.reply.version };
+    },
+  };
+}
+
+export type SuggestService = ReturnType<typeof createSuggestService>;

@@ -1,0 +1,134 @@
+import { bigramBucket, NGRAM_BUCKETS, unigramBucket } from '../../features/index.ts';
+import type { ContextMessage } from './reply-index.ts';
+import { stemmedWords, templateReply, templateText } from './text.ts';
+
+/**
+ * The dual encoder's inputs: hashed word uni- and bigrams (the features' FNV-1a buckets, 2^18) of
+ * templated, stemmed words, as sparse vectors over a compact vocabulary (the buckets seen at least
+ * `minCount` times in training; the rest have nothing learnt and are dropped).
+ *
+ * A context is the last `maxTurns` messages, each n-gram keyed by where it occurs, so the model
+ * can tell "the customer just said" from "earlier":
+ *
+ *   slot 0  the last message            weight 1
+ *   slot 1  the message before it       weight `previousWeight`
+ *   slot 2  earlier messages            weight `earlierWeight` · `decay`^(distance − 2) (recency)
+ *   slot 3  conversation markers: the last message's role, the number of messages so far (capped)
+ *
+ * Each slot's counts are L2-normalised before weighting, so a long message does not drown a short
+ * one. A response is its templated words (handles → `@[user]`), L2-normalised. Changing anything
+ * here changes `ENCODING_VERSION`, which the model artifact records and checks on load.
+ */
+
+export const ENCODING_VERSION = 'reply-ngrams-v1';
+
+export interface EncodingConfig {
+  /**
+   * One key space for all messages of the context and for replies (slot 0), instead of a range
+   * per position: a word has one embedding wherever it occurs (the weights still say how recent
+   * it is), which the tied dual encoder needs and which generalises better on small histories.
+   */
+  sharedSlots: boolean;
+  maxTurns: number;
+  previousWeight: number;
+  earlierWeight: number;
+  decay: number;
+}
+
+export const defaultEncodingConfig: EncodingConfig = { sharedSlots: false, maxTurns: 6, previousWeight: 0.7, earlierWeight: 0.5, decay: 0.7 };
+
+/** Hashed n-gram key in slot `slot` (slots never collide: each has its own 2^18 range). */
+const slotKey = (slot: number, bucket: number) => slot * NGRAM_BUCKETS + bucket;
+const RESPONSE_SLOT = 4;
+
+function addNgrams(words: readonly string[], slot: number, into: Map<number, number>): void {
+  for (let i = 0; i < words.length; i++) {
+    const uni = slotKey(slot, unigramBucket(words[i]!));
+    into.set(uni, (into.get(uni) ?? 0) + 1);
+    if (i + 1 < words.length) {
+      const bi = slotKey(slot, bigramBucket(words[i]!, words[i + 1]!));
+      into.set(bi, (into.get(bi) ?? 0) + 1);
+    }
+  }
+}
+
+function normalizeInto(counts: Map<number, number>, weight: number, into: Map<number, number>): void {
+  let norm = 0;
+  for (const value of counts.values()) norm += value * value;
+  if (norm === 0) return;
+  const scale = weight / Math.sqrt(norm);
+  for (const [key, value] of counts) into.set(key, (into.get(key) ?? 0) + value * scale);
+}
+
+/** Weighted hashed n-gram keys of a context (the messages before the reply). */
+export function contextFeatures(messages: readonly ContextMessage[], config: EncodingConfig = defaultEncodingConfig): Map<number, number> {
+  const features = new Map<number, number>();
+  const n = messages.length;
+  const slot = new Map<number, number>();
+  for (let distance = 0; distance < Math.min(n, config.maxTurns); distance++) {
+    const message = messages[n - 1 - distance]!;
+    slot.clear();
+    addNgrams(stemmedWords(templateText(message.text)), config.sharedSlots ? 0 : Math.min(distance, 2), slot);
+    if (distance === 0) normalizeInto(slot, 1, features);
+    else if (distance === 1) normalizeInto(slot, config.previousWeight, features);
+    else {
+      // Earlier messages: each normalised and decayed, then summed in slot 2.
+      const weight = config.earlierWeight * config.decay ** (distance - 2);
+      normalizeInto(slot, weight, features);
+    }
+  }
+  const markers = new Map<number, number>();
+  if (n > 0) addNgrams([`\u0001role:${messages[n - 1]!.role}`], 3, markers);
+  addNgrams([`\u0001turns:${Math.min(n, 12)}`], 3, markers);
+  normalizeInto(markers, 1, features);
+  return features;
+}
+
+/** Hashed n-gram keys of a reply text. */
+export function responseFeatures(text: string, config: EncodingConfig = defaultEncodingConfig): Map<number, number> {
+  const counts = new Map<number, number>();
+  addNgrams(stemmedWords(templateReply(text)), config.sharedSlots ? 0 : RESPONSE_SLOT, counts);
+  const features = new Map<number, number>();
+  normalizeInto(counts, 1, features);
+  return features;
+}
+
+/** Sparse vector over a compact vocabulary. */
+export interface SparseVector {
+  ids: Int32Array;
+  values: Float32Array;
+}
+
+/** Keys (sorted) → rows. */
+export interface Vocabulary {
+  readonly keys: Int32Array;
+  readonly size: number;
+  row(key: number): number | undefined;
+}
+
+export function createVocabulary(keys: Int32Array): Vocabulary {
+  const rows = new Map<number, number>();
+  keys.forEach((key, row) => rows.set(key, row));
+  return { keys, size: keys.length, row: (key) => rows.get(key) };
+}
+
+/** The keys occurring in at least `minCount` of the feature maps, sorted (deterministic rows), at most `maxSize` (most frequent kept). */
+export function buildVocabulary(maps: Iterable<Map<number, number>>, minCount: number, maxSize: number): Vocabulary {
+  const counts = new Map<number, number>();
+  for (const map of maps) for (const key of map.keys()) counts.set(key, (counts.get(key) ?? 0) + 1);
+  let kept = [...counts.entries()].filter(([, count]) => count >= minCount);
+  if (kept.length > maxSize) kept = kept.sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, maxSize);
+  return createVocabulary(Int32Array.from(kept.map(([key]) => key).sort((a, b) => a - b)));
+}
+
+export function toSparse(features: Map<number, number>, vocabulary: Vocabulary): SparseVector {
+  const ids: number[] = [];
+  const values: number[] = [];
+  for (const [key, value] of features) {
+    const row = vocabulary.row(key);
+    if (row === undefined) continue;
+    ids.push(row);
+    values.push(value);
+  }
+  return { ids: Int32Array.from(ids), values: Float32Array.from(values) };
+}

@@ -1,0 +1,21 @@
+import PorterStemmer from 'natural/lib/natural/stemmers/porter_stemmer.js';
+
+/**
+ * Porter stems with a bounded memo. One stem costs ~1–7 µs (a chain of regular expressions), a
+ * Map lookup ~50 ns, and the words of a listing's conversations repeat heavily, so every word is
+ * stemmed once per process rather than once per message. The memo is a pure function's cache
+ * (like the time-zone formatters in src/schedule), so sharing it across listings leaks nothing.
+ */
+const MAX_ENTRIES = 100_000;
+const memo = new Map<string, string>();
+
+export function stem(word: string): string {
+  let stemmed = memo.get(word);
+  if (stemmed === undefined) {
+    stemmed = word.length < 3 ? word : PorterStemmer.stem(word);
+    // Oldest first out: a Map iterates in insertion order.
+    if (memo.size >= MAX_ENTRIES) memo.delete(memo.keys().next().value!);
+    memo.set(word, stemmed);
+  }
+  return stemmed;
+}

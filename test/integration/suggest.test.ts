@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trainOutcomeModel } from '../../src/models/index.ts';
+import { trainReplyModel } from '../../src/suggest/replies/index.ts';
+import { createAnalyticsFixture, MWOZ, ussSlice, type AnalyticsFixture } from '../support/analytics.ts';
+import { createTestContext, newTicketBody, type TestContext } from '../support/context.ts';
+
+/**
+ * POST /v1/suggest and /v1/suggest/rank on real conversations: a listing whose history is a
+ * slice of MultiWOZ, with a published keyword rule, a trained reply model and a trained
+ * satisfaction model, all promoted through the registry the api reads.
+ */
+let ctx: TestContext;
+let fixture: AnalyticsFixture;
+let listing: Awaited<ReturnType<TestContext['seedListing']>>;
+
+beforeAll(async () => {
+  ctx = await createTestContext();
+  listing = await ctx.seedListing();
+  fixture = await createAnalyticsFixture();
+  await fixture.ingest({ paths: [await ussSlice(MWOZ, fixture.dir, 200)], listingId: listing.listingId });
+  await trainReplyModel({ analytics: fixture.db, registry: ctx.services.models }, { listingId: listing.listingId, promote: true });
+  const outcome = await trainOutcomeModel(fixture.db, { listingId: listing.listingId, target: 'satisfaction', at: 'before-turn', seed: 1 });
+  await ctx.services.models.save(listing.listingId, 'satisfaction', outcome.metadata as never, outcome.artifact, { promote: true });
+  const rule = await ctx.request(listing.developerKey, 'POST', '/v1/rules', {
+    name: 'Parking question',
+    priority: 10,
+    conditions: [{ type: 'keywords', terms: ['parking'] }],
+    actions: [
+      { type: 'reply_set', replies: [{ text: 'Yes, {{listing.name}} can check parking for you.' }] },
+      { type: 'tag', tags: ['parking'] },
+    ],
+  });
+  expect(rule.status).toBe(201);
+  expect((await ctx.request(listing.developerKey, 'POST', `/v1/rules/${rule.body.id}/publish`, {})).status).toBe(200);
+}, 180_000);
+afterAll(async () => {
+  await fixture?.close();
+  await ctx?.close();
+});
+
+const hotelContext = [
+  { role: 'customer', text: 'I am looking for a cheap hotel in the north with free parking.' },
+  { role: 'csr', text: 'There are several. Do you have a star rating in mind?' },
+  { role: 'customer', text: 'No preference. Can you book one for 2 people for 3 nights starting Friday?' },
+];
+
+describe('POST /v1/suggest', () => {
+  it('merges rule replies and learned replies into one diverse list, with evidence, outcome predictions and logged ids', async () => {
+    const response = await ctx.request(listing.botKey, 'POST', '/v1/suggest', { context: [{ role: 'customer', text: 'Is there parking at the hotel?' }], top: 4 });
+    expect(response.status).toBe(200);
+    const { suggestions, actions, models } = response.body;
+    expect(models).toEqual({ reply: 1, outcome: 1 });
+    expect(suggestions[0]).toMatchObject({ source: 'rule', score: 1, text: `Yes, Listing ${listing.listingId} can check parking for you.`, evidence: { matchedTerms: ['parking'] } });
+    expect(actions).toEqual([expect.objectContaining({ type: 'tag', ruleName: 'Parking question', detail: { tags: ['parking'] } })]);
+    const learned = suggestions.filter((item: { source: string }) => item.source === 'learned');
+    expect(learned.length).toBeGreaterThan(0);
+    for (const item of learned) {
+      expect(item.replyId).toEqual(expect.any(Number));
+      expect(item.evidence.timesGiven).toBeGreaterThan(0);
+      expect(item.score).toBeGreaterThanOrEqual(0.05);
+    }
+    expect(new Set(learned.map((item: { replyId: number }) => item.replyId)).size).toBe(learned.length);
+    for (const item of suggestions) {
+      expect(item.predictedOutcome).toMatchObject({ target: 'satisfaction', modelVersion: 1 });
+      expect(item.predictedOutcome.risk).toBeGreaterThanOrEqual(0);
+      expect(item.predictedOutcome.risk).toBeLessThanOrEqual(1);
+    }
+    const logged = await ctx.request(listing.managerKey, 'GET', `/v1/suggestions/${suggestions[1].id}`);
+    expect(logged.status).toBe(200);
+    expect(logged.body).toMatchObject({ source: suggestions[1].source, text: suggestions[1].text });
+  });
+
+  it('suggests booking-style replies for a booking request, from a live ticket’s own messages', async () => {
+    const ticket = (await ctx.request(listing.botKey, 'POST', '/v1/tickets', newTicketBody())).body as { id: string };
+    for (const message of hotelContext) {
+      await ctx.request(listing.managerKey, 'POST', `/v1/tickets/${ticket.id}/messages`, { kind: 'text', text: message.text, senderRole: message.role });
+    }
+    const response = await ctx.request(listing.managerKey, 'POST', '/v1/suggest', { ticketId: ticket.id, top: 5, minScore: 0 });
+    expect(response.status).toBe(200);
+    expect(response.body.ticketId).toBe(ticket.id);
+    expect(response.body.suggestions.length).toBe(5);
+    // A relevance check a CSR would make: replies about booking come up for a booking request.
+    expect(response.body.suggestions.some((item: { text: string }) => /book/i.test(item.text))).toBe(true);
+  });
+
+  it('applies the confidence gate and can leave outcome predictions out', async () => {
+    const response = await ctx.request(listing.botKey, 'POST', '/v1/suggest', { context: hotelContext, minScore: 0.999, outcome: false });
+    expect(response.status).toBe(200);
+    expect(response.body.suggestions).toEqual([]);
+    expect(response.body.models.outcome).toBeNull();
+  });
+
+  it('refuses bad input with a problem and writes nothing', async () => {
+    const before = (await ctx.db.query('SELECT count(*)::int AS n FROM suggestions')).rows[0];
+    for (const body of [{}, { context: hotelContext, ticketId: '018f2f4e-0000-7000-8000-000000000000' }, { context: [] }, { context: hotelContext, top: 50 }, { context: [{ role: 'robot', text: 'x' }] }]) {
+      const response = await ctx.request(listing.botKey, 'POST', '/v1/suggest', body);
+      expect(response.status).toBe(400);
+      expect(response.headers['content-type']).toContain('application/problem+json');
+    }
+    expect((await ctx.db.query('SELECT count(*)::int AS n FROM suggestions')).rows[0]).toEqual(before);
+    const other = await ctx.seedListing();
+    const ticket = (await ctx.request(listing.botKey, 'POST', '/v1/tickets', newTicketBody())).body as { id: string };
+    expect((await ctx.request(other.botKey, 'POST', '/v1/suggest', { ticketId: ticket.id })).status).toBe(404);
+  });
+});
+
+describe('POST /v1/suggest/rank', () => {
+  it('scores given candidates in order, the fitting reply above unrelated ones', async () => {
+    const candidates = ['The train leaves at 10:15 from Cambridge.', 'I have booked it for you; your reference number is ABC123.', 'The museum is free to enter.'];
+    const response = await ctx.request(listing.botKey, 'POST', '/v1/suggest/rank', { context: hotelContext, candidates });
+    expect(response.status).toBe(200);
+    expect(response.body.model).toBe(1);
+    expect(response.body.scores).toHaveLength(3);
+    expect(response.body.scores[1]).toBeGreaterThan(Math.max(response.body.scores[0], response.body.scores[2]));
+  });
+
+  it('answers 409 when the listing has no reply model', async () => {
+    const other = await ctx.seedListing();
+    const response = await ctx.request(other.botKey, 'POST', '/v1/suggest/rank', { context: hotelContext, candidates: ['hello'] });
+    expect(response.status).toBe(409);
+    expect(response.body.code).toBe('no_promoted_model');
+  });
+});
