@@ -51,6 +51,8 @@ export function createCoreServices({ db, config, clock = systemClock, storage, s
   const canned = createCannedService({ db });
   const models = createModelRegistry({ db });
   const rules = createRulesService({ db, clock, canned, stats: suggestions, refreshMs: config.RULES_REFRESH_MS });
+  const suggest = createSuggestService({ db, rules, canned, log: suggestions, registry: models, loadOutcome: loadOutcomeScoring, minScore: config.SUGGEST_MIN_SCORE });
+  const predictions = createPredictionService({ db });
   return {
     keys: createKeyService({ db, adminApiKey: config.ADMIN_API_KEY, cacheSeconds: config.API_KEY_CACHE_SECONDS }),
     listings: createListingService({ db }),
@@ -68,16 +70,30 @@ export function createCoreServices({ db, config, clock = systemClock, storage, s
     // The live analytics source's lag; reads Postgres only, so every api process can answer.
     ingestStatus: createIngestStatusService({ db, clock }),
     models,
-    predictions: createPredictionService({ db }),
+    predictions,
     // Keyword AI rules (compiled published sets cached per process) and the suggestion log.
     suggestions,
     rules,
     // POST /v1/suggest: rules + canned + the learned reply model, outcome-aware.
-    suggest: createSuggestService({ db, rules, canned, log: suggestions, registry: models, loadOutcome: loadOutcomeScoring, minScore: config.SUGGEST_MIN_SCORE }),
+    suggest,
     // Bot → CSR hand-off, auto-actions and LLM drafts. Rule hits, model risk and reply retrieval
     // are optional deps of each (see their index.ts); wire them here when available.
-    handoff: createHandoffService({ db, clock, tickets, messages }),
-    autoActions: createAutoActionService({ db, clock, messages }),
+    handoff: createHandoffService({
+      db,
+      clock,
+      tickets,
+      messages,
+      ruleHits: async ({ listingId, messages: transcript }) => (await rules.evaluate(listingId, { messages: transcript.map((message) => ({ role: message.role, text: message.text })) })).fired,
+      risk: ({ listingId, messages: transcript }) => suggest.outcomeRisk(listingId, transcript),
+    }),
+    autoActions: createAutoActionService({
+      db,
+      clock,
+      messages,
+      // The ticket's latest live prediction (src/predictions), and the tags of the rules firing on it.
+      risk: async ({ listingId, ticketId, target }) => (await predictions.forTicket(listingId, ticketId)).find((prediction) => prediction.target === target)?.risk,
+      ruleTags: ({ listingId, ticketId }) => suggest.ticketRuleTags(listingId, ticketId),
+    }),
     drafts: createDraftService({
       llm: { baseUrl: config.LLM_BASE_URL, apiKey: config.LLM_API_KEY, model: config.LLM_MODEL, timeoutMs: config.LLM_TIMEOUT_MS },
       tickets,

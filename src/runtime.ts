@@ -133,7 +133,17 @@ export async function openRuntime(config: Config, logger: Logger, role: 'api' | 
       },
     }),
     ...createAutomationJobs(automation),
-    'predictions.refresh-ticket': ({ listingId, ticketId }) => predictions.refreshTicket(listingId, ticketId),
+    // After every message: the ticket's predictions, then the auto-action policies on them
+    // (each policy acts at most once per ticket, so re-running on its own offer is harmless).
+    'predictions.refresh-ticket': async ({ listingId, ticketId }) => {
+      const refreshed = await predictions.refreshTicket(listingId, ticketId);
+      try {
+        await services.autoActions.evaluate(listingId, { ticketId });
+      } catch (error) {
+        logger.error({ err: error, listingId, ticketId }, 'auto-action evaluation failed');
+      }
+      return refreshed;
+    },
     'models.train': ({ listingId, runId }) => training.run(listingId, runId),
     'analytics.ingest-outbox': analytics
       ? createOutboxIngest({ db, analytics, rawTextListings: config.INGEST_RAW_TEXT_LISTINGS })

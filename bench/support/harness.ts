@@ -225,6 +225,8 @@ export interface LoadOptions {
   connections: number;
   duration: number;
   warmup: number;
+  /** A steady offered load (requests/s over all connections) instead of saturation. */
+  rate?: number;
 }
 
 export interface HttpFigures {
@@ -257,6 +259,7 @@ export async function load(
       connections: options.connections,
       duration,
       timeout: 10,
+      ...(options.rate ? { overallRate: options.rate } : {}),
       requests: [
         {
           ...request,

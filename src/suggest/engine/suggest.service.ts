@@ -25,6 +25,8 @@ import { rankBody, suggestBody, type RankInput, type SuggestedAction, type Sugge
 export interface OutcomeScoring {
   startConversation(options: { sourceChannel?: string | null; timeZone?: string }): {
     push(message: FeatureMessage): void;
+    /** P(bad outcome) after the messages pushed so far. */
+    risk(): number;
     predictWithCandidate(candidate: unknown): number;
   };
   prepareCandidate(text: string): unknown;
@@ -267,6 +269,22 @@ export function createSuggestService({ db, rules, canned, log, registry, loadOut
         models: { reply: models.reply?.version ?? null, outcome: riskIfSent ? (outcomeModel?.version ?? null) : null },
         rulesRevision: evaluation.revision,
       };
+    },
+
+    /** The promoted outcome model's risk after a conversation (hand-off assessment); undefined without a model. */
+    async outcomeRisk(listingId: string, messages: ReadonlyArray<{ role: ConversationMessage['role']; text: string }>): Promise<number | undefined> {
+      const outcome = (await modelsOf(listingId)).outcome;
+      if (!outcome || messages.length === 0) return undefined;
+      const session = outcome.value.startConversation({});
+      for (const message of messages) session.push(featureMessage({ role: message.role, text: message.text }));
+      return session.risk();
+    },
+
+    /** Tags of the published rules firing on a ticket's conversation (auto-action policies). */
+    async ticketRuleTags(listingId: string, ticketId: string): Promise<string[]> {
+      const conversation = await conversationOf(listingId, { ticketId });
+      const evaluation = await rules.evaluate(listingId, { messages: conversation.messages, ticketSource: conversation.ticketSource, ticketRef: conversation.ticketRef });
+      return [...new Set(evaluation.fired.flatMap((rule) => rule.actions.flatMap((action) => (action.type === 'tag' ? action.tags : []))))];
     },
 
     /** Scores caller-given candidates for a context with the listing's reply model. */

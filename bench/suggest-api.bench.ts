@@ -1,0 +1,236 @@
+/**
+ * POST /v1/suggest at the issue's scale (issue 5, "Speed"): a listing with 2,000 published keyword
+ * rules and a 100,000-reply index, in the real server process, in one run with its baseline.
+ *
+ *   1. bare fastify with a zod-validated POST route taking the same body (bench/support/bare-server.ts,
+ *      /validated), at 50 connections: the HTTP ceiling for a request of this size;
+ *   2. the real API (src/server.ts, PostgreSQL, embedded jobs), the listing seeded through the API:
+ *      2,000 rules generated from the USS corpora's own words (bench/support/rule-corpus.ts), each
+ *      created and published; a reply model trained on 700 MultiWOZ dialogues with an index of
+ *      100,000 CSR replies (bench/support/large-reply-model.ts) saved and promoted in the registry;
+ *   3. POST /v1/suggest with real contexts the model never saw (last ≤ 6 turns, top 5): at a steady
+ *      offered 1,000 requests/s (autocannon overallRate) for the latency target, and at 50
+ *      connections for saturation throughput.
+ *
+ * Every suggest request runs the whole path: auth, zod validation, the rules' matcher, learned
+ * retrieval and ranking, the merge, the suggestion log's write (group-committed), the response.
+ * No outcome model is promoted, so no outcome prediction is made (see bench/README.md).
+ *
+ * Targets: p99 ≤ 5 ms at 1,000 req/s; saturation ≥ 25 % of the bare validated route.
+ *
+ * Run: npm run bench:suggest [-- --duration 10 --rules 2000 --replies 100000]
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { RequestSpec } from 'autocannon';
+import { createModelRegistry } from '../src/models/registry/index.ts';
+import { createPostgresDatabase } from '../src/platform/index.ts';
+import { encodeReplyModel } from '../src/suggest/index.ts';
+import { freePort, intOption, load, ROOT, startChild, stopChild, waitForHttp, type Child, type HttpFigures } from './support/harness.ts';
+import { buildLargeReplyModel } from './support/large-reply-model.ts';
+import { api, inParallel } from './support/loopwise.ts';
+import { generateRules, readUssDialogues } from './support/rule-corpus.ts';
+
+const RESULTS_FILE = path.join(ROOT, 'bench', 'results', 'suggest-api.json');
+const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
+const TARGETS = { p99AtRateMs: 5, saturationVsBare: 0.25 };
+
+const { values: flags } = parseArgs({
+  options: {
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    connections: { type: 'string' },
+    rate: { type: 'string' },
+    rules: { type: 'string' },
+    replies: { type: 'string' },
+    'database-url': { type: 'string' },
+    check: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  },
+  strict: true,
+});
+if (flags.help) {
+  process.stdout.write(
+    [
+      'npm run bench:suggest -- [options]',
+      '  --duration S       seconds per measurement (BENCH_DURATION, 10)',
+      '  --warmup S         unmeasured seconds before each (BENCH_WARMUP, 3)',
+      '  --connections N    connections for saturation and for the steady rate (BENCH_CONNECTIONS, 50)',
+      '  --rate N           the steady offered load, requests/s (BENCH_SUGGEST_RATE, 1000)',
+      '  --rules N          published keyword rules (BENCH_RULES, 2000)',
+      '  --replies N        CSR replies in the reply index (BENCH_REPLIES, 100000)',
+      `  --database-url U   PostgreSQL (BENCH_DATABASE_URL, ${DEFAULT_DATABASE_URL})`,
+      '  --check            exit 2 when a target is missed',
+      '',
+    ].join('\n'),
+  );
+  process.exit(0);
+}
+const options = {
+  duration: intOption(flags.duration ?? process.env.BENCH_DURATION, 10),
+  warmup: intOption(flags.warmup ?? process.env.BENCH_WARMUP, 3, 0),
+  connections: intOption(flags.connections ?? process.env.BENCH_CONNECTIONS, 50),
+  rate: intOption(flags.rate ?? process.env.BENCH_SUGGEST_RATE, 1000),
+  rules: intOption(flags.rules ?? process.env.BENCH_RULES, 2000, 0),
+  replies: intOption(flags.replies ?? process.env.BENCH_REPLIES, 100_000),
+  databaseUrl: flags['database-url'] ?? process.env.BENCH_DATABASE_URL ?? DEFAULT_DATABASE_URL,
+  check: Boolean(flags.check) || process.env.BENCH_CHECK === '1',
+};
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const fmt = (value: number, digits = 0) => value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+/** Requests cycle through the bodies in a fixed order, so every run sends the same sequence. */
+function cycling(pathName: string, bodies: readonly string[], key?: string): RequestSpec {
+  let next = 0;
+  return {
+    method: 'POST',
+    path: pathName,
+    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }),
+  } as RequestSpec;
+}
+
+async function main() {
+  const schema = `bench_${randomBytes(5).toString('hex')}`;
+  const tmpDir = await mkdtemp(path.join(os.tmpdir(), 'loopwise-suggest-bench-'));
+  let bare: Child | undefined;
+  let server: Child | undefined;
+  const admin = createPostgresDatabase({ url: options.databaseUrl, schema: 'public', poolSize: 1 });
+  let schemaCreated = false;
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      await stopChild(bare);
+      await stopChild(server);
+      if (schemaCreated) await admin.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await admin.close();
+      await rm(tmpDir, { recursive: true, force: true });
+    })());
+  process.once('SIGINT', () => {
+    log('\ninterrupted: cleaning up…');
+    void cleanup().finally(() => process.exit(130));
+  });
+
+  try {
+    // The data first: building it is CPU work that must not overlap a measurement.
+    const model = await buildLargeReplyModel({ replies: options.replies, log });
+    const artifact = encodeReplyModel(model.parts);
+    log(`reply index: ${fmt(model.replies)} replies → ${fmt(model.canonicalReplies)} canonical replies (artifact ${fmt(artifact.byteLength / 2 ** 20, 1)} MiB)`);
+    const dialogues = await readUssDialogues(['MWOZ', 'SGD', 'ReDial', 'CCPE'].map((name) => path.join(ROOT, '..', 'shared', 'data', 'uss', `${name}.txt`)));
+    const rules = generateRules(dialogues, options.rules);
+    const bodies = model.queries.map((context) => JSON.stringify({ context, top: 5 }));
+    const meanBytes = Math.round(bodies.reduce((sum, body) => sum + body.length, 0) / bodies.length);
+
+    // 1. Bare fastify with a zod-validated body: the ceiling.
+    const barePort = await freePort();
+    bare = startChild('bare fastify', 'bench/support/bare-server.ts', { PORT: String(barePort) });
+    const bareRequest = cycling('/validated', bodies);
+    await waitForHttp(bare, `http://127.0.0.1:${barePort}/validated`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodies[0]! });
+    log('measuring the bare validated route (saturation)…');
+    const loadOptions = { connections: options.connections, duration: options.duration, warmup: options.warmup };
+    const bareFigures = await load('bare fastify POST, zod body', `http://127.0.0.1:${barePort}`, bareRequest, bare.process.pid, loadOptions);
+    await stopChild(bare);
+    bare = undefined;
+
+    // 2. The real API, seeded through itself (and the registry for the artifact).
+    await admin.exec(`CREATE SCHEMA ${schema}`);
+    schemaCreated = true;
+    const port = await freePort();
+    const adminKey = `bench-admin-${randomBytes(16).toString('hex')}`;
+    server = startChild('loopwise api', 'src/server.ts', {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: options.databaseUrl,
+      DATABASE_SCHEMA: schema,
+      DATA_DIR: path.join(tmpDir, 'data'),
+      ADMIN_API_KEY: adminKey,
+      REDIS_URL: '',
+      RATE_LIMIT_PER_MINUTE: '100000000',
+      LOG_LEVEL: 'warn',
+    });
+    const baseUrl = `http://127.0.0.1:${port}`;
+    await waitForHttp(server, `${baseUrl}/healthz`);
+    const listingId = 'bench';
+    await api(baseUrl, adminKey, 'POST', '/v1/admin/listings', { id: listingId, name: 'Benchmark listing' });
+    const { token: developerKey } = await api<{ token: string }>(baseUrl, adminKey, 'POST', '/v1/keys', { listingId, role: 'developer', name: 'bench rules' });
+    const { token: csrConsoleKey } = await api<{ token: string }>(baseUrl, adminKey, 'POST', '/v1/keys', { listingId, role: 'bot', name: 'bench console' });
+    log(`creating and publishing ${fmt(rules.length)} rules…`);
+    await inParallel(rules.length, 8, async (index) => {
+      const rule = await api<{ id: string }>(baseUrl, developerKey, 'POST', '/v1/rules', rules[index]);
+      await api(baseUrl, developerKey, 'POST', `/v1/rules/${rule.id}/publish`, {});
+    });
+    const db = createPostgresDatabase({ url: options.databaseUrl, schema, poolSize: 1 });
+    try {
+      await createModelRegistry({ db }).save(listingId, 'reply', { kind: 'reply-bench', featureSet: 'bench', replies: model.replies }, artifact, { promote: true });
+    } finally {
+      await db.close();
+    }
+    const suggest = cycling('/v1/suggest', bodies, csrConsoleKey);
+    // The first request loads the model; wait until it answers with learned suggestions.
+    const first = await api<{ suggestions: unknown[]; models: { reply: number | null } }>(baseUrl, csrConsoleKey, 'POST', '/v1/suggest', JSON.parse(bodies[0]!));
+    if (first.models.reply !== 1) throw new Error(`the server did not load the reply model: ${JSON.stringify(first)}`);
+
+    log(`measuring POST /v1/suggest at a steady ${fmt(options.rate)} req/s…`);
+    const steady = await load(`POST /v1/suggest @ ${options.rate}/s`, baseUrl, suggest, server.process.pid, { ...loadOptions, rate: options.rate });
+    log('measuring POST /v1/suggest (saturation)…');
+    const saturated = await load('POST /v1/suggest, saturation', baseUrl, suggest, server.process.pid, loadOptions);
+    const logged = await (async () => {
+      const count = createPostgresDatabase({ url: options.databaseUrl, schema, poolSize: 1 });
+      try {
+        return (await count.query<{ n: number }>('SELECT count(*)::int AS n FROM suggestions')).rows[0]!.n;
+      } finally {
+        await count.close();
+      }
+    })();
+    await stopChild(server);
+    server = undefined;
+
+    const ratio = saturated.requestsPerSecond / bareFigures.requestsPerSecond;
+    const checks = {
+      p99AtRateMs: { value: steady.latencyMs.p99, target: `≤ ${TARGETS.p99AtRateMs} ms`, pass: steady.latencyMs.p99 <= TARGETS.p99AtRateMs },
+      saturationVsBare: { value: Math.round(ratio * 1000) / 1000, target: `≥ ${TARGETS.saturationVsBare}`, pass: ratio >= TARGETS.saturationVsBare },
+    };
+    const row = (f: HttpFigures) =>
+      `${f.name.padEnd(34)} ${fmt(f.requestsPerSecond).padStart(8)} req/s   p50 ${fmt(f.latencyMs.p50, 2).padStart(6)} ms   p99 ${fmt(f.latencyMs.p99, 2).padStart(6)} ms   p99.9 ${fmt(f.latencyMs.p99_9, 2).padStart(6)} ms   non-2xx ${f.non2xx}   server cpu ${f.cpuPercent.server ?? '?'} %`;
+    const mark = (pass: boolean) => (pass ? 'PASS' : 'FAIL');
+    process.stdout.write(
+      [
+        '',
+        `Loopwise suggest benchmark — ${os.cpus().length} cores, Node ${process.versions.node}; ${fmt(rules.length)} published rules, ${fmt(model.replies)}-reply index (${fmt(model.canonicalReplies)} canonical), request bodies ${meanBytes} bytes on average`,
+        '',
+        row(bareFigures),
+        row(steady),
+        row(saturated),
+        '',
+        `p99 at ${options.rate} req/s          ${fmt(steady.latencyMs.p99, 2)} ms  (target ${checks.p99AtRateMs.target})  ${mark(checks.p99AtRateMs.pass)}`,
+        `saturation ÷ bare validated  ${(ratio * 100).toFixed(1)} %  (target ≥ ${TARGETS.saturationVsBare * 100} %)  ${mark(checks.saturationVsBare.pass)}`,
+        `suggestions logged: ${fmt(logged)}`,
+        '',
+        `results: ${path.relative(ROOT, RESULTS_FILE)}`,
+        '',
+      ].join('\n'),
+    );
+    await mkdir(path.dirname(RESULTS_FILE), { recursive: true });
+    await writeFile(
+      RESULTS_FILE,
+      `${JSON.stringify({ at: new Date().toISOString(), machine: { cpus: os.cpus().length, node: process.versions.node, loadAverage: os.loadavg() }, options, index: { replies: model.replies, canonical: model.canonicalReplies, artifactBytes: artifact.byteLength }, bare: bareFigures, steady, saturated, checks, logged }, null, 2)}\n`,
+    );
+    const failed = [bareFigures, steady, saturated].filter((f) => f.non2xx > 0 || f.errors > 0 || f.timeouts > 0);
+    for (const f of failed) log(`FAILED ${f.name}: ${f.non2xx} non-2xx ${JSON.stringify(f.statusCodes)}, ${f.errors} errors, ${f.timeouts} timeouts; first: ${JSON.stringify(f.firstFailure)}`);
+    if (failed.length > 0) process.exitCode = 1;
+    else if (options.check && !(checks.p99AtRateMs.pass && checks.saturationVsBare.pass)) process.exitCode = 2;
+  } catch (error) {
+    if (server) log(`--- api server output (tail) ---\n${server.output()}`);
+    throw error;
+  } finally {
+    await cleanup();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`\nbenchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
