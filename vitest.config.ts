@@ -2,10 +2,22 @@ import { defineConfig } from 'vitest/config';
 
 // Integration tests run twice: against the real PostgreSQL server and against embedded PGlite,
 // since both are supported production stores. Time zone pinned so date logic is deterministic.
+// Tests whose subject is training and ranking on real data (DuckDB, tfjs, the compiled scorers)
+// run once, on PostgreSQL: what they write to the ticket database (registry artifacts, the
+// suggestion log) is covered on both stores by model-registry, rules and predictions-live.
+const TRAINING_HEAVY = [
+  'test/integration/models-api.test.ts',
+  'test/integration/models-train.test.ts',
+  'test/integration/models-cli.test.ts',
+  'test/integration/suggest.test.ts',
+  'test/integration/suggest-replies.test.ts',
+  'test/integration/suggest-cli.test.ts',
+];
 const integration = (name: 'postgres' | 'pglite') => ({
   test: {
     name,
     include: ['test/integration/**/*.test.ts'],
+    exclude: name === 'pglite' ? TRAINING_HEAVY : [],
     env: { LOOPWISE_TEST_DB: name, TZ: 'UTC' },
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 60_000,
