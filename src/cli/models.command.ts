@@ -23,6 +23,7 @@ import {
 import { AppError, loadConfigFromEnv, migrate, openDatabase, type Config } from '../platform/index.ts';
 import { runningAnalyticsOwner, runningEmbeddedServer } from './admin-client.ts';
 import { evalGroup } from './eval-group.ts';
+import { trainReplyCommand } from './suggest.command.ts';
 
 /**
  * Outcome models from the command line (issue 4):
@@ -159,6 +160,7 @@ export function registerModelCommands(program: Command): void {
     .addOption(new Option('--split <split>', 'evaluation split (default: time when the conversations have timestamps, else kfold)').choices(['time', 'kfold']))
     .option('--folds <n>', 'k for --split kfold', positiveInt, 5)
     .option('--seed <n>', 'seed for initialisation, shuffling and folds', seedInt, 1)
+    .option('--ensemble <n>', 'logistic: members averaged into the model (default 3; 1 trains ~2× faster)', positiveInt)
     .option('--risk-class <value>', 'custom labels: the class that counts as the bad outcome')
     .option('--timezone <zone>', 'IANA time zone for hour/weekday/season (the listing\'s)')
     .option('--promote', 'promote the new version')
@@ -173,15 +175,22 @@ export function registerModelCommands(program: Command): void {
         split?: 'time' | 'kfold';
         folds: number;
         seed: number;
+        ensemble?: number;
         riskClass?: string;
         timezone?: string;
         promote?: boolean;
         quiet?: boolean;
         json?: boolean;
       }) => {
+        // The reply suggestion model (issue 5) trains from the same history: src/cli/suggest.command.ts.
+        if (options.target === 'reply') return trainReplyCommand(options);
         const config = loadConfigFromEnv({}, { LOG_LEVEL: 'warn' });
         const listingId = listingIdSchema.parse(options.listing);
         const timeZone = options.timezone === undefined ? undefined : timezoneSchema.parse(options.timezone);
+        // The registry names targets in lower case; refuse before training rather than after.
+        if (!/^[a-z][a-z0-9_.:-]{0,63}$/.test(options.target)) {
+          throw new AppError('validation_failed', `"${options.target}" cannot name a model: targets are lower-case letters, digits, _ . : - (rename the label at ingest)`);
+        }
         await refuseWhileServerRuns(config, { analytics: true, registry: true }, `POST {server}/v1/models/${options.target}/train`);
         const progress = options.quiet ? undefined : progressBar(process.stderr, 'train');
         const analytics = await openAnalyticsDb(analyticsDbPath(config), { readOnly: true });
@@ -196,6 +205,7 @@ export function registerModelCommands(program: Command): void {
             ...(options.at ? { at: options.at } : {}),
             ...(options.split ? { split: options.split } : {}),
             ...(options.riskClass !== undefined ? { riskClass: options.riskClass } : {}),
+            ...(options.ensemble !== undefined ? { training: { ensemble: options.ensemble } } : {}),
             ...(timeZone ? { timeZone } : {}),
             ...(progress ? { onProgress: (p: TrainProgress) => progress.update(p) } : {}),
           });
@@ -286,6 +296,7 @@ temporary file and renamed when complete.`,
     .addOption(new Option('--at <placement>', 'the state before the rated turn (the dataset protocol) or after it').choices(['before-turn', 'after-turn']).default('before-turn'))
     .addOption(new Option('--model <kind>', 'model family').choices(['logistic', 'mlp']).default('logistic'))
     .option('--seed <n>', 'seed', seedInt, 1)
+    .option('--ensemble <n>', 'logistic: members averaged into each model (default 3)', positiveInt)
     .option('--quiet', 'no progress on stderr')
     .option('--json', 'print JSON')
     .addHelpText(
@@ -298,7 +309,7 @@ the lower rating); UAR averages the recall of all five ratings (a rating absent 
 denominator max(P + R, 1). Figures are means over folds. The harmonic F1 and the tie-corrected
 Spearman are printed next to them.`,
     )
-    .action(async (options: { format: 'uss'; data: string; folds: number; at: 'before-turn' | 'after-turn'; model: 'logistic' | 'mlp'; seed: number; quiet?: boolean; json?: boolean }) => {
+    .action(async (options: { format: 'uss'; data: string; folds: number; at: 'before-turn' | 'after-turn'; model: 'logistic' | 'mlp'; seed: number; ensemble?: number; quiet?: boolean; json?: boolean }) => {
       const progress = options.quiet ? undefined : progressBar(process.stderr, 'eval');
       let result: UssEvaluation;
       try {
@@ -308,6 +319,7 @@ Spearman are printed next to them.`,
           at: options.at,
           model: options.model,
           seed: options.seed,
+          ...(options.ensemble !== undefined ? { training: { ensemble: options.ensemble } } : {}),
           ...(progress ? { onProgress: (p: TrainProgress) => progress.update(p) } : {}),
         });
       } finally {

@@ -5,11 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { migrateAnalytics, openAnalyticsDb } from '../analytics-store/index.ts';
+import { analyticsDbPath, migrateAnalytics, openAnalyticsDb } from '../analytics-store/index.ts';
 import { createIngestService } from '../ingest/index.ts';
 import { listingIdSchema } from '../listings/index.ts';
 import { createModelRegistry } from '../models/index.ts';
-import { AppError, loadConfigFromEnv, migrate, newId, openDatabase, systemClock } from '../platform/index.ts';
+import { AppError, loadConfigFromEnv, migrate, newId, openDatabase, systemClock, type Config } from '../platform/index.ts';
 import {
   evaluateArticleSuggestion,
   evaluateResponseSelection,
@@ -17,11 +17,14 @@ import {
   rankInputLine,
   readReplyConversations,
   suggestInputLine,
+  trainReplyModel,
+  REPLY_TARGET,
   type ArticleReport,
   type RankingMetrics,
   type ReplyRanker,
   type SelectionReport,
 } from '../suggest/index.ts';
+import { runningAnalyticsOwner, runningEmbeddedServer } from './admin-client.ts';
 import { evalGroup } from './eval-group.ts';
 
 /**
@@ -30,6 +33,9 @@ import { evalGroup } from './eval-group.ts';
  *   loopwise rank    --listing L --input pairs.jsonl    --output scores.jsonl
  *   loopwise suggest --listing L --input contexts.jsonl --output suggestions.jsonl --top 5
  *   loopwise eval suggest --format uss|ibm-twitter --data FILE [--folds 5] [--json]
+ *
+ * and `loopwise train --listing L --target reply` (the train command hands that target to
+ * `trainReplyCommand`).
  *
  * `rank` and `suggest` use the listing's promoted `reply` model from the model registry (or
  * `--version`); they write to a temporary file next to the output and rename it at the end, so a
@@ -49,8 +55,20 @@ const nonNegativeInt = (value: string) => {
   return parsed;
 };
 
+/** A running embedded server holds the stores (PGlite, DuckDB): say so instead of failing to open them. */
+async function refuseWhileServerHolds(config: Config, analytics: boolean): Promise<void> {
+  const server = (analytics ? await runningAnalyticsOwner(config) : undefined) ?? (await runningEmbeddedServer(config));
+  if (server) {
+    throw new AppError(
+      'unavailable',
+      `a Loopwise server is running at ${server} and holds the ${analytics ? 'analytics store and the ' : ''}embedded database; stop it, or configure DATABASE_URL (PostgreSQL) so both can use the registry`,
+    );
+  }
+}
+
 async function withRanker<T>(listingId: string, version: number | undefined, work: (ranker: ReplyRanker, version: number) => Promise<T>): Promise<T> {
   const config = loadConfigFromEnv({}, { LOG_LEVEL: 'warn' });
+  await refuseWhileServerHolds(config, false);
   const db = await openDatabase(config, 'loopwise-cli');
   try {
     await migrate(db);
@@ -110,6 +128,64 @@ function metricsTable(rows: Array<[string, RankingMetrics]>, columns: Array<keyo
   const all = [header, ...body];
   const widths = header.map((_, i) => Math.max(...all.map((row) => row[i]!.length)));
   return all.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')).join('\n');
+}
+
+export interface TrainReplyCommandOptions {
+  listing: string;
+  seed: number;
+  ensemble?: number;
+  promote?: boolean;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+/**
+ * `loopwise train --listing L --target reply`: the reply index and ranker from the listing's
+ * history in the analytics store, saved as a new version of target `reply` in the model registry.
+ */
+export async function trainReplyCommand(options: TrainReplyCommandOptions): Promise<void> {
+  const config = loadConfigFromEnv({}, { LOG_LEVEL: 'warn' });
+  const listingId = listingIdSchema.parse(options.listing);
+  await refuseWhileServerHolds(config, true);
+  const analytics = await openAnalyticsDb(analyticsDbPath(config), { readOnly: true });
+  let trained;
+  try {
+    trained = await trainReplyModel(
+      { analytics },
+      {
+        listingId,
+        config: { seed: options.seed, ...(options.ensemble !== undefined ? { ensemble: options.ensemble } : {}) },
+        onProgress: (progress) => {
+          if (options.quiet) return;
+          if (progress.stage === 'dual-encoder' && progress.epoch === progress.epochs) process.stderr.write(`train reply: dual encoder ${progress.member}/${progress.members} trained (loss ${progress.loss?.toFixed(3)})\n`);
+          else if (progress.stage !== 'dual-encoder') process.stderr.write(`train reply: ${progress.stage === 'combiner' ? 'fitting the combination weights' : 'building the reply index'}\n`);
+        },
+      },
+    );
+  } finally {
+    analytics.close();
+  }
+  const db = await openDatabase(config, 'loopwise-cli');
+  let version;
+  try {
+    await migrate(db);
+    version = await createModelRegistry({ db }).save(listingId, REPLY_TARGET, trained.metadata, trained.bytes, { promote: Boolean(options.promote) });
+  } finally {
+    await db.close();
+  }
+  const { report } = trained;
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ version: version.version, promoted: version.promoted, sizeBytes: version.sizeBytes, metadata: trained.metadata }, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(
+    [
+      `saved ${REPLY_TARGET} v${version.version} for listing ${listingId}${version.promoted ? ' and promoted it' : ` (not promoted: loopwise models promote --listing ${listingId} --target ${REPLY_TARGET} --version ${version.version})`}`,
+      `  ${report.replies.toLocaleString('en-US')} CSR replies in ${report.conversations.toLocaleString('en-US')} conversations → ${report.canonicalReplies.toLocaleString('en-US')} canonical replies; ` +
+        `dual encoder on ${report.dualEncoderPairs.toLocaleString('en-US')} pairs (dim ${trained.metadata.dim as number}), ${(version.sizeBytes / 2 ** 20).toFixed(1)} MiB`,
+      `  time: ${report.seconds.total.toFixed(1)} s (dual encoders ${report.seconds.dualEncoder.toFixed(1)} s, ${report.backend})`,
+    ].join('\n') + '\n',
+  );
 }
 
 export function registerSuggestCommands(program: Command): void {

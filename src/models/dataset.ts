@@ -149,6 +149,8 @@ export interface ExampleSet {
 
 export interface ExtractOptions {
   buckets: number;
+  /** The n-gram slots to encode (SPARSE_SLOTS order); the others stay empty. */
+  slots?: readonly boolean[];
   timeZone?: string;
   /** Turn placements: also learn the conversation's own label at its end (the USS protocol counts the OVERALL line). */
   includeOutcome: boolean;
@@ -262,7 +264,7 @@ export async function extractExamples(db: AnalyticsDb, listingId: string, resolv
         const entries = wanted.get(prefix);
         if (!entries) return;
         readRaw(state, raw, categories);
-        encodeSparse(state, options.buckets, sparse);
+        encodeSparse(state, options.buckets, sparse, options.slots);
         const row = rows.add(raw, categories, sparse, c, prefix);
         for (const entry of entries) {
           if (entry.early !== undefined) {

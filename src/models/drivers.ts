@@ -102,6 +102,10 @@ const NUMERIC: Record<string, Template> = {
   customer_negative_messages: (v) => `the customer said no or not in ${count(v, 'message')}`,
   customer_repeat: (v) => `the customer's last message repeats ${percent(v)} of their previous one`,
   reply_overlap: (v) => `the CSR's last reply shares ${percent(v)} of its words with the customer's last message`,
+  reply_coverage: (v) => `the CSR's last reply takes up ${percent(v)} of what the customer asked`,
+  csr_repeat: (v) => `the CSR's last reply repeats ${percent(v)} of their previous one`,
+  csr_last_numbers: (v) => (v > 0 ? `the CSR's last reply gives ${count(v, 'number')}` : "the CSR's last reply gives no number"),
+  csr_last_codes: (v) => (v > 0 ? "the CSR's last reply gives a reference code" : "the CSR's last reply gives no reference code"),
 };
 
 const NULL_TEXT: Record<string, string> = {
@@ -168,6 +172,10 @@ const MODEL_SIDE_LABELS: Record<string, string> = {
   customer_negative_messages: 'customer messages so far that said no or not',
   customer_repeat: 'the customer repeating their previous message',
   reply_overlap: "how much the CSR's last reply echoes the customer's last message",
+  reply_coverage: "how much of the customer's request the CSR's reply takes up",
+  csr_repeat: 'the CSR repeating their previous reply',
+  csr_last_numbers: "numbers in the CSR's last reply",
+  csr_last_codes: "reference codes in the CSR's last reply",
   'words:csr_last': "the words of the CSR's last reply",
   'words:customer_last': "the words of the customer's last message",
   'words:csr_all': 'the words the CSR has used',

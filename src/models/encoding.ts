@@ -52,6 +52,11 @@ export interface MessageSummary {
   negations: number;
   /** Apologises or regrets (sorry, unfortunately, I'm afraid, …). */
   apology: boolean;
+  /** Words with digits (times, prices, counts) and reference-like codes (letters and digits, 6+ long). */
+  numbers: number;
+  codes: number;
+  /** Content words (not STOP_WORDS), for how much a reply covers what was asked. */
+  content: ReadonlySet<string>;
   /** Registry n-gram buckets → counts. */
   grams: Map<number, number>;
   /** Word 1-, 2- and 3-grams of the message's first words and of its last sentence (what kind of reply it is). */
@@ -86,7 +91,25 @@ function closingWords(text: string, words: readonly string[]): string[] {
 const REFUSALS: ReadonlySet<string> = new Set([...NEGATORS, 'unable', 'unavailable', 'unfortunately']);
 const APOLOGIES: ReadonlySet<string> = new Set(['sorry', 'apologize', 'apologise', 'apologies', 'apology', 'unfortunately', 'afraid', 'regret', 'regrettably']);
 
+/** Function words left out of the coverage of a request. */
+const STOP_WORDS: ReadonlySet<string> = new Set(
+  ('a an the and or but if of to in on at for from by with about as into than then so is are was were be been being am do does did have has had ' +
+    'i me my we our you your he she it its they them their this that these those there here what which who whom when where why how can could ' +
+    'would should will shall may might must please thanks thank yes no not ok okay also just any some all'
+  ).split(' '),
+);
+
 export function summarize(analyzed: AnalyzedMessage, grams: Map<number, number>): MessageSummary {
+  let numbers = 0;
+  let codes = 0;
+  const content = new Set<string>();
+  for (const word of analyzed.words) {
+    if (/\d/.test(word)) {
+      numbers++;
+      if (word.length >= 6 && /[a-z]/.test(word)) codes++;
+    }
+    if (word.length > 2 && !STOP_WORDS.has(word)) content.add(word);
+  }
   const opening = edgeGrams(analyzed.words.slice(0, EDGE_WORDS));
   const closing = edgeGrams(closingWords(analyzed.text, analyzed.words));
   let negations = 0;
@@ -103,10 +126,21 @@ export function summarize(analyzed: AnalyzedMessage, grams: Map<number, number>)
     exclamation: analyzed.exclamation,
     negations,
     apology,
+    numbers,
+    codes,
+    content,
     grams,
     opening,
     closing,
   };
+}
+
+/** Share of the request's content words that the reply repeats. */
+function coverage(request: ReadonlySet<string>, reply: ReadonlySet<string>): number {
+  if (request.size === 0) return 0;
+  let covered = 0;
+  for (const word of request) if (reply.has(word)) covered++;
+  return covered / request.size;
 }
 
 /** |A ∩ B| / |A ∪ B| over the n-gram buckets of two messages. */
@@ -148,6 +182,10 @@ const MODEL_SIDE_COLUMNS = [
   { name: 'customer_negative_messages', log: true, nullable: false },
   { name: 'customer_repeat', log: false, nullable: true },
   { name: 'reply_overlap', log: false, nullable: true },
+  { name: 'reply_coverage', log: false, nullable: true },
+  { name: 'csr_repeat', log: false, nullable: true },
+  { name: 'csr_last_numbers', log: true, nullable: true },
+  { name: 'csr_last_codes', log: true, nullable: true },
 ] as const;
 export type ModelSideColumn = (typeof MODEL_SIDE_COLUMNS)[number]['name'];
 
@@ -177,8 +215,9 @@ export class ConversationState {
   lastRole: AnalyzedMessage['role'] | null = null;
   lastCsr: MessageSummary | null = null;
   lastCustomer: MessageSummary | null = null;
-  /** The customer message before lastCustomer (repeated requests). */
+  /** The customer message before lastCustomer (repeated requests), and the CSR reply before lastCsr. */
   previousCustomer: MessageSummary | null = null;
+  previousCsr: MessageSummary | null = null;
   messagesSinceCustomer = 0;
   /** CSR/bot messages that refuse or deny; that apologise; customer messages that deny. */
   csrNegativeReplies = 0;
@@ -204,18 +243,18 @@ export class ConversationState {
   }
 
   /**
-   * Push a message already analysed (with its n-gram counts). `accumulate: false` leaves the
-   * cumulative counts alone: the what-if path advances a scratch copy without copying those maps
-   * and overlays the candidate's counts when encoding instead (encodeSparse).
+   * Push a message already analysed (with its n-gram counts and, optionally, its summary).
+   * `accumulate: false` leaves the cumulative counts alone: the what-if path advances a scratch
+   * copy without copying those maps and overlays the candidate's counts when encoding instead
+   * (encodeSparse); it passes the summary it prepared once, so scoring a candidate allocates nothing.
    */
-  pushAnalyzed(analyzed: AnalyzedMessage, grams: Map<number, number>, accumulate = true): void {
+  pushAnalyzed(analyzed: AnalyzedMessage, grams: Map<number, number>, accumulate = true, summary: MessageSummary = summarize(analyzed, grams)): void {
     this.length++;
     const features = featureRegistry.dense;
     for (let i = 0; i < features.length; i++) this.states[i] = features[i]!.update(this.states[i], analyzed, this.context);
     this.lastRole = analyzed.role;
     this.lastChannel = analyzed.channel;
     if (analyzed.tsMs !== null) this.lastTsMs = analyzed.tsMs;
-    const summary = summarize(analyzed, grams);
     if (analyzed.role === 'customer') {
       this.previousCustomer = this.lastCustomer;
       this.lastCustomer = summary;
@@ -225,6 +264,7 @@ export class ConversationState {
     } else {
       this.messagesSinceCustomer++;
       if (analyzed.role === 'csr' || analyzed.role === 'bot') {
+        this.previousCsr = this.lastCsr;
         this.lastCsr = summary;
         if (summary.negations > 0) this.csrNegativeReplies++;
         if (summary.apology) this.csrApologies++;
@@ -249,6 +289,7 @@ export class ConversationState {
     this.lastCsr = other.lastCsr;
     this.lastCustomer = other.lastCustomer;
     this.previousCustomer = other.previousCustomer;
+    this.previousCsr = other.previousCsr;
     this.messagesSinceCustomer = other.messagesSinceCustomer;
     this.csrNegativeReplies = other.csrNegativeReplies;
     this.csrApologies = other.csrApologies;
@@ -288,7 +329,6 @@ function copyMap(into: Map<number, number>, from: ReadonlyMap<number, number>): 
   for (const [key, value] of from) into.set(key, value);
 }
 
-export const EXPERIMENT = { normalize: true };
 const slog1p = (x: number) => (x < 0 ? -Math.log1p(-x) : Math.log1p(x));
 
 function modelSideValue(name: ModelSideColumn, state: ConversationState): number {
@@ -329,6 +369,14 @@ function modelSideValue(name: ModelSideColumn, state: ConversationState): number
       return customer && state.previousCustomer ? overlap(customer.grams, state.previousCustomer.grams) : Number.NaN;
     case 'reply_overlap':
       return customer && csr ? overlap(customer.grams, csr.grams) : Number.NaN;
+    case 'reply_coverage':
+      return customer && csr ? coverage(customer.content, csr.content) : Number.NaN;
+    case 'csr_repeat':
+      return csr && state.previousCsr ? overlap(csr.grams, state.previousCsr.grams) : Number.NaN;
+    case 'csr_last_numbers':
+      return csr ? csr.numbers : Number.NaN;
+    case 'csr_last_codes':
+      return csr ? csr.codes : Number.NaN;
   }
 }
 
@@ -518,7 +566,7 @@ function appendSlot(row: SparseRow, slot: number, grams: ReadonlyMap<number, num
       norm += value * value;
     }
   }
-  if (norm > 0 && EXPERIMENT.normalize) {
+  if (norm > 0) {
     const scale = 1 / Math.sqrt(norm);
     for (let i = start; i < row.nnz; i++) row.val[i]! *= scale;
   }

@@ -36,6 +36,8 @@ export type { Driver } from './drivers.ts';
 export { describeFeature, featureLabel, formatDuration } from './drivers.ts';
 export {
   ConversationState,
+  RAW_COLUMNS,
+  CATEGORY_COLUMNS,
   ENCODING_VERSION,
   SPARSE_SLOTS,
   modelFeatureSet,
@@ -49,7 +51,8 @@ export {
   type SparseRow,
   type SparseSlot,
 } from './encoding.ts';
-export { compileScorer, type CompiledScorer, type CompiledWeights } from './scorer.ts';
+export { compileScorer, compactSparse, expandSparse, type CompiledScorer, type CompiledWeights } from './scorer.ts';
+export { inputWidth, ngramProduct } from './model.types.ts';
 export { encodeArtifact, decodeArtifact, type ArtifactContent } from './artifact.ts';
 export { placements, BUILTIN_TARGETS, DISSATISFIED_AT_MOST, ussArgmaxRating, type Placement, type TargetSpec, type LabelValue } from './targets.ts';
 export type { ModelConfig, ModelKind, ModelWeights } from './model.types.ts';

@@ -57,6 +57,8 @@ export interface PreparedCandidate {
   readonly analyzed: AnalyzedMessage;
   /** @internal */
   readonly grams: Map<number, number>;
+  /** @internal */
+  readonly summary: MessageSummary;
 }
 
 export interface ConversationSession {
@@ -133,7 +135,8 @@ function createOutcomeModel(content: ArtifactContent, metadata: ModelVersionMeta
 
   const prepare = (text: string, role: FeatureMessage['role'] = 'csr'): PreparedCandidate => {
     const analyzed = analyzeMessage({ role, kind: 'text', channel: null, tsMs: null, text, hasAttachment: false }, 1);
-    return { text, role, analyzed, grams: ngramCounts(analyzed.words) };
+    const grams = ngramCounts(analyzed.words);
+    return { text, role, analyzed, grams, summary: summarize(analyzed, grams) };
   };
 
   class Session implements ConversationSession {
@@ -246,8 +249,8 @@ function createOutcomeModel(content: ArtifactContent, metadata: ModelVersionMeta
       analyzed.seq = this.state.length + 1;
       analyzed.channel = this.state.lastChannel;
       analyzed.tsMs = null;
-      this.scratch.pushAnalyzed(analyzed, prepared.grams, false);
-      this.candidate.summary = this.scratch.lastRole === 'customer' ? this.scratch.lastCustomer! : this.scratch.lastCsr ?? summarize(analyzed, prepared.grams);
+      this.scratch.pushAnalyzed(analyzed, prepared.grams, false, prepared.summary);
+      this.candidate.summary = prepared.summary;
       this.candidate.counts = this.state;
       const out = this.score(this.scratch, this.candidate);
       if (probs) probs.set(out);

@@ -36,6 +36,13 @@ export const USS_PUBLISHED: Record<string, Record<string, Record<string, number>
   sgd: { HiGRU: { uar: 0.293 }, BERT: { uar: 0.261 } },
 };
 
+/** The published figures for a file named after its corpus (MWOZ.txt, mwoz-150.txt, SGD.txt, …). */
+function publishedFor(corpus: string): Record<string, Record<string, number>> | null {
+  if (/^(mwoz|multiwoz)/i.test(corpus)) return USS_PUBLISHED.mwoz!;
+  if (/^sgd/i.test(corpus)) return USS_PUBLISHED.sgd!;
+  return null;
+}
+
 export interface UssEvaluation {
   corpus: string;
   file: string;
@@ -112,7 +119,7 @@ export async function evaluateUssFile(options: UssEvaluationOptions): Promise<Us
           f1DissatisfiedHarmonic: m.f1BadHarmonic ?? null,
           spearmanTieCorrected: m.spearman ?? null,
         },
-        published: USS_PUBLISHED[corpus.toLowerCase()] ?? null,
+        published: publishedFor(corpus),
         evaluation,
         seconds: { ingest: ingestSeconds, evaluate: (performance.now() - started) / 1000 - ingestSeconds, total: (performance.now() - started) / 1000 },
       };

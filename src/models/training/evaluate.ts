@@ -43,14 +43,20 @@ export interface TrainingConfig {
   learningRate: number;
   l2: number;
   l2Sparse: number;
+  /** Dropout on the n-gram inputs during training. */
+  sparseDropout: number;
   classWeightPower: number;
   maxClassWeight: number;
   /** Logistic: members trained with seeds seed…seed+n−1 and averaged into one model (variance down, serving cost unchanged). */
   ensemble: number;
   /** The n-gram slots the model uses (encoding.ts SPARSE_SLOTS). */
   slots: SparseSlot[];
-  /** Class decisions: argmax of log p_k − decisionPower · log prior_k (0: most probable; 1: balanced, best for UAR). */
+  /**
+   * Class decisions: argmax of log p_k − decisionPower · log max(prior_k, decisionFloor). With
+   * decisionFloor null, power and floor are tuned on the validation rows instead (tuneDecision).
+   */
   decisionPower: number;
+  decisionFloor: number | null;
   seed: number;
 }
 
@@ -64,11 +70,13 @@ export const DEFAULT_TRAINING: Record<ModelKind, TrainingConfig> = {
     learningRate: 0.01,
     l2: 1e-4,
     l2Sparse: 1e-6,
+    sparseDropout: 0,
     classWeightPower: 0.5,
     maxClassWeight: 20,
     decisionPower: 1,
+    decisionFloor: 0.05,
     slots: [...SPARSE_SLOTS],
-    ensemble: 1,
+    ensemble: 3,
     seed: 1,
   },
   mlp: {
@@ -80,9 +88,11 @@ export const DEFAULT_TRAINING: Record<ModelKind, TrainingConfig> = {
     learningRate: 0.003,
     l2: 1e-4,
     l2Sparse: 1e-6,
+    sparseDropout: 0,
     classWeightPower: 0.5,
     maxClassWeight: 20,
     decisionPower: 1,
+    decisionFloor: 0.05,
     slots: [...SPARSE_SLOTS],
     ensemble: 1,
     seed: 1,
@@ -194,13 +204,14 @@ export async function trainOn(
     learningRate: training.learningRate,
     l2: training.l2,
     l2Sparse: training.l2Sparse,
+    sparseDropout: training.sparseDropout,
     classWeightPower: training.classWeightPower,
     maxClassWeight: training.maxClassWeight,
     seed: training.seed,
   };
   const { fit: fitPart, validation: validationPart } = holdOut(set.examples, which, training.seed, VALIDATION_SHARE);
   let epochs = training.epochs;
-  let decision = { power: training.decisionPower, floor: 0, validationUar: null as number | null };
+  let decision = { power: training.decisionPower, floor: training.decisionFloor ?? 0, validationUar: null as number | null };
   let selection: Awaited<ReturnType<typeof fitModel>> | undefined;
   if (validationPart.length > 0 && fitPart.length > 0) {
     const validation = toTrainingSet(set.rows, set.examples, validationPart, spec, slots);
@@ -212,7 +223,7 @@ export async function trainOn(
     });
     epochs = selection.bestEpoch;
     const probs = scoreSet(compileScorer(config, toCompiledWeights(selection.weights, config)), validation);
-    decision = tuneDecision(set.target, validation.label, probs, selection.priors);
+    if (training.decisionFloor === null) decision = tuneDecision(set.target, validation.label, probs, selection.priors);
     selection.model.dispose();
   }
   const all = toTrainingSet(set.rows, set.examples, which, spec, slots);

@@ -25,6 +25,8 @@ export interface FitOptions {
   classWeightPower: number;
   maxClassWeight: number;
   seed: number;
+  /** Share of n-gram entries dropped per example and step (0: none). */
+  sparseDropout?: number;
   /** Held-out rows: after each epoch their log loss is measured and the best epoch's weights kept. */
   validation?: TrainingSet;
   /** Epochs without improvement before stopping (with `validation`). */
@@ -94,7 +96,7 @@ export async function fitModel(config: ModelConfig, data: TrainingSet, options: 
       let batches = 0;
       for (let start = 0; start < data.n; start += options.batchSize) {
         const rows = order.subarray(start, Math.min(data.n, start + options.batchSize));
-        const batch = makeBatch(data, rows, table.weights, width, classWeights);
+        const batch = makeBatch(data, rows, table.weights, width, classWeights, { rate: options.sparseDropout ?? 0, random });
         // The n-gram products as a variable, so the gradient reaches them; backprop to the table by hand.
         const ngrams = tf.variable(batch.ngrams, true);
         const { value, grads } = optimizer.computeGradients(() => {
@@ -104,7 +106,7 @@ export async function fitModel(config: ModelConfig, data: TrainingSet, options: 
           return tf.add(dataLoss, penalty) as tf.Scalar;
         }, [...variables, ngrams]);
         const ngramGrad = grads[ngrams.name]!;
-        table.backward(data, rows, (await ngramGrad.data()) as Float32Array);
+        table.backward(data, rows, (await ngramGrad.data()) as Float32Array, batch.kept);
         optimizer.applyGradients(Object.entries(grads).flatMap(([name, tensor]) => (name === ngrams.name ? [] : [{ name, tensor }])));
         epochLoss += (await value.data())[0]!;
         batches++;
@@ -166,16 +168,18 @@ function createSparseAdam(rows: number, width: number, learningRate: number, l2:
   let step = 0;
   return {
     weights,
-    backward(data: TrainingSet, batchRows: Int32Array, ngramGrad: Float32Array): void {
+    backward(data: TrainingSet, batchRows: Int32Array, ngramGrad: Float32Array, kept: Float32Array | null): void {
+      let e = 0;
       for (let b = 0; b < batchRows.length; b++) {
         const r = batchRows[b]!;
-        for (let i = data.offsets[r]!; i < data.offsets[r + 1]!; i++) {
+        for (let i = data.offsets[r]!; i < data.offsets[r + 1]!; i++, e++) {
+          const value = kept ? data.val[i]! * kept[e]! : data.val[i]!;
+          if (value === 0) continue;
           const bucket = data.idx[i]!;
           if (!touched[bucket]) {
             touched[bucket] = 1;
             list.push(bucket);
           }
-          const value = data.val[i]!;
           const base = bucket * width;
           for (let u = 0; u < width; u++) grad[base + u]! += value * ngramGrad[b * width + u]!;
         }
@@ -203,21 +207,44 @@ function createSparseAdam(rows: number, width: number, learningRate: number, l2:
 interface Batch {
   dense: tf.Tensor2D;
   ngrams: tf.Tensor2D;
+  /** Per sparse entry of the batch (in row order): 0 when dropped, else 1/(1 − rate); null without dropout. */
+  kept: Float32Array | null;
   /** Label distributions × example weight × class weight, normalised to sum 1 over the batch. */
   targets: tf.Tensor2D;
 }
 
-function makeBatch(data: TrainingSet, rows: Int32Array, table: Float32Array, width: number, classWeights: readonly number[]): Batch {
+function makeBatch(
+  data: TrainingSet,
+  rows: Int32Array,
+  table: Float32Array,
+  width: number,
+  classWeights: readonly number[],
+  dropout?: { rate: number; random: () => number },
+): Batch {
   const size = rows.length;
   const classes = classWeights.length;
   const dense = new Float32Array(size * data.width);
   const ngrams = new Float32Array(size * width);
   const targets = new Float32Array(size * classes);
+  let entries = 0;
+  for (const r of rows) entries += data.offsets[r + 1]! - data.offsets[r]!;
+  const kept = dropout && dropout.rate > 0 ? new Float32Array(entries) : null;
+  let e = 0;
   let total = 0;
   for (let b = 0; b < size; b++) {
     const r = rows[b]!;
     dense.set(data.dense.subarray(r * data.width, (r + 1) * data.width), b * data.width);
-    ngramProduct(table, width, data.idx, data.val, data.offsets[r]!, data.offsets[r + 1]!, ngrams, b * width);
+    if (kept) {
+      // Dropout on the n-grams, drawn from the run's seeded stream (tfjs's own dropout reseeds per call).
+      for (let i = data.offsets[r]!; i < data.offsets[r + 1]!; i++, e++) {
+        const scale = dropout!.random() < dropout!.rate ? 0 : 1 / (1 - dropout!.rate);
+        kept[e] = scale;
+        if (scale === 0) continue;
+        const base = data.idx[i]! * width;
+        const value = data.val[i]! * scale;
+        for (let u = 0; u < width; u++) ngrams[b * width + u]! += value * table[base + u]!;
+      }
+    } else ngramProduct(table, width, data.idx, data.val, data.offsets[r]!, data.offsets[r + 1]!, ngrams, b * width);
     for (let k = 0; k < classes; k++) {
       const t = data.weight[r]! * classWeights[k]! * data.target[r * classes + k]!;
       targets[b * classes + k] = t;
@@ -228,6 +255,7 @@ function makeBatch(data: TrainingSet, rows: Int32Array, table: Float32Array, wid
   return {
     dense: tf.tensor2d(dense, [size, data.width]),
     ngrams: tf.tensor2d(ngrams, [size, width]),
+    kept,
     targets: tf.tensor2d(targets, [size, classes]),
   };
 }
