@@ -91,7 +91,8 @@ export async function buildApp({ config, services, logger, readiness = [], redis
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/docs')) route.config = { ...(route.config ?? {}), public: true };
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
+  // Tags start collapsed: the document has 120+ operations, and rendering them all expanded stalls the page.
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true, docExpansion: 'none' } });
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
   registerAuth(app as unknown as FastifyInstance, services.keys, async (listingId) => Boolean(await services.listings.find(listingId)));

@@ -130,6 +130,7 @@ export function createDraftService({ llm, tickets, messages, retrieve, model: gi
     async draft(listingId: string, input: DraftInput, options: { signal?: AbortSignal } = {}): Promise<DraftView> {
       const prepared = await prepare(listingId, input);
       const started = performance.now();
+      await prepared.model.ready?.();
       const limit = deadline(options.signal);
       try {
         const result = await prepared.model.complete(prepared.prompt, { signal: limit.signal });
@@ -149,6 +150,7 @@ export function createDraftService({ llm, tickets, messages, retrieve, model: gi
     async *stream(listingId: string, input: DraftInput, options: { signal?: AbortSignal } = {}): AsyncGenerator<DraftEvent> {
       const prepared = await prepare(listingId, input);
       const started = performance.now();
+      await prepared.model.ready?.();
       const limit = deadline(options.signal);
       let text = '';
       try {

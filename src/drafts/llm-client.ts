@@ -9,6 +9,8 @@ import type { PromptMessage } from './prompt.ts';
  */
 export interface ChatModel {
   readonly name: string;
+  /** Loads the client library (once); the draft deadline starts after it, so a cold start is not a timeout. */
+  ready?(): Promise<void>;
   complete(messages: readonly PromptMessage[], options: { signal: AbortSignal }): Promise<{ text: string; model: string }>;
   stream(messages: readonly PromptMessage[], options: { signal: AbortSignal }): AsyncIterable<string>;
 }
@@ -54,6 +56,9 @@ export function createOpenAiChatModel(options: OpenAiChatModelOptions): ChatMode
 
   return {
     name: options.model,
+    async ready() {
+      await client();
+    },
     async complete(messages, { signal }) {
       const result = await (await client()).invoke(toLangchain(messages), { signal });
       const reported = (result.response_metadata as { model_name?: unknown } | undefined)?.model_name;

@@ -69,14 +69,17 @@ describe('API docs page', () => {
     await expect.poll(() => page.locator('.information-container .title').first().textContent(), { timeout: 20_000 }).toContain('Loopwise API');
 
     // With deepLinking, Swagger UI gives each operation the id operations-<tag>-<operationId>.
+    // Tags start collapsed (docExpansion 'none': expanding 120+ operations at once stalls the page).
     const tickets = page.locator('#operations-tag-tickets');
-    await tickets.waitFor({ timeout: 20_000 });
+    await tickets.waitFor({ timeout: 90_000 });
     const createTicket = page.locator('#operations-tickets-createTicket');
     if (!(await createTicket.isVisible())) await tickets.click();
     await createTicket.waitFor({ state: 'visible' });
     await page.locator('#operations-tickets-pullTicket').waitFor({ state: 'visible' });
     await expect.poll(() => createTicket.textContent()).toContain('/v1/tickets');
-    await page.locator('#operations-messages-postMessage').waitFor({ state: 'visible' });
+    const postMessage = page.locator('#operations-messages-postMessage');
+    if (!(await postMessage.isVisible())) await page.locator('#operations-tag-messages').click();
+    await postMessage.waitFor({ state: 'visible' });
 
     // Opening an operation renders its schema from the document.
     await createTicket.locator('.opblock-summary').first().click();
@@ -86,5 +89,5 @@ describe('API docs page', () => {
     await page.locator('.information-container').first().scrollIntoViewIfNeeded();
     await page.screenshot({ path: SCREENSHOT });
     expect(failures).toEqual([]);
-  });
+  }, 150_000);
 });
