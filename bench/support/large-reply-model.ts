@@ -41,6 +41,9 @@ function vary(text: string, random: () => number): string {
   return result;
 }
 
+/** Counted as the index counts them: CSR messages with text. */
+const isReply = (message: ReplyConversation['messages'][number]) => message.role === 'csr' && message.text.trim() !== '';
+
 export interface LargeReplyModel {
   /** The trained model with the large index in place of its own. */
   parts: ReplyModelParts;
@@ -90,17 +93,17 @@ export async function buildLargeReplyModel(options: { replies: number; ensemble?
     for (const conversation of base) {
       if (replies >= options.replies) break;
       const messages = conversation.messages.map((message) => (round === 0 ? message : { ...message, text: vary(message.text, random) }));
-      const csr = messages.filter((message) => message.role === 'csr').length;
+      const csr = messages.filter(isReply).length;
       if (csr === 0) continue;
       // Trim the last conversation so the count is exact.
       let kept = messages;
       if (replies + csr > options.replies) {
         let left = options.replies - replies;
-        const cut = messages.findIndex((message) => message.role === 'csr' && left-- === 0);
+        const cut = messages.findIndex((message) => isReply(message) && left-- === 0);
         kept = messages.slice(0, cut);
       }
       history.push({ ...conversation, id: `${conversation.id}~${round}`, messages: kept });
-      replies += kept.filter((message) => message.role === 'csr').length;
+      replies += kept.filter(isReply).length;
     }
   }
   const started = performance.now();

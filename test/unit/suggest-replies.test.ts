@@ -5,11 +5,13 @@ import {
   compileDualEncoder,
   contextFeatures,
   createReplyIndex,
+  createVocabulary,
   createReplyRanker,
   decodeReplyModel,
   encodeReplyModel,
   normalizeDocId,
   normalizeUrl,
+  outcomeFromHistory,
   rankingMetrics,
   rankOf,
   replyKey,
@@ -141,6 +143,16 @@ describe('reply index: dedupe, clusters, outcomes', () => {
     expect(index.lookup('The train leaves at 10:15')!.outcomes.satisfaction).toEqual({ n: 1, sum: 5 });
   });
 
+  it('estimates P(good outcome) after a reply from its history, shrunk toward the listing', () => {
+    const outcome = outcomeFromHistory(index, { strength: 2 });
+    // Observations: next turns rated 5, 3 (reference), 2, 4 ("anything else"), and one resolved
+    // conversation (the train, no rated next turn) → prior 4 of 5.
+    const anything = index.lookup('Is there anything else I can help you with?')!;
+    expect(outcome(anything.text, anything)).toBeCloseTo((1 + 2 * 0.8) / (2 + 2), 10);
+    const train = index.lookup('The train leaves at 10:15')!;
+    expect(outcome(train.text, train)).toBeCloseTo((1 + 2 * 0.8) / (1 + 2), 10);
+  });
+
   it('finds the replies given in similar contexts', () => {
     const hits = index.contexts.search(['book'], 5);
     expect(new Set(hits.map((hit) => index.clusters[index.occurrenceCluster[hit.doc]!]!.text))).toEqual(new Set(['your reference number is [ref]']));
@@ -212,6 +224,25 @@ describe('dual encoder and ranker', () => {
     }
   });
 
+  it('encodes a context from cached per-message bags as the plain forward pass does', async () => {
+    const { parts } = await trainReplyModelFromConversations(listing, tiny);
+    const ranker = createReplyRanker(parts);
+    const encoder = compileDualEncoder(parts.dualEncoder);
+    const vocabulary = createVocabulary(parts.contextVocabulary);
+    const conversation = [
+      { role: 'customer' as const, text: 'hello, where is my parcel' },
+      { role: 'csr' as const, text: 'Your parcel is with the courier, tracking number 1Z999AA1.' },
+      { role: 'customer' as const, text: 'thanks, and I forgot my password' },
+    ];
+    // Growing the conversation reuses the first messages' bags (now in other slots).
+    for (let length = 1; length <= conversation.length; length++) {
+      const messages = conversation.slice(0, length);
+      const cached = ranker.prepareContext(messages).vector;
+      const plain = encoder.encodeContext(toSparse(contextFeatures(messages, parts.config.encoding), vocabulary));
+      for (let k = 0; k < plain.length; k++) expect(Math.abs(cached[k]! - plain[k]!)).toBeLessThanOrEqual(1e-5);
+    }
+  });
+
   it('round-trips through the artifact with identical scores, and refuses other encodings', async () => {
     const { parts } = await trainReplyModelFromConversations(listing, tiny);
     const bytes = encodeReplyModel(parts);
@@ -220,6 +251,10 @@ describe('dual encoder and ranker', () => {
     const context = [{ role: 'customer' as const, text: 'hi, I forgot my password' }];
     const candidates = ['I sent you a password reset link by e-mail.', 'I have issued a refund to your card.', 'Your parcel is with the courier.'];
     expect(loaded.rank(context, candidates)).toEqual(original.rank(context, candidates));
+    // As the registry hands them over: a Node Buffer, at an odd offset of a larger allocation.
+    const pooled = Buffer.alloc(bytes.length + 3);
+    pooled.set(bytes, 3);
+    expect(createReplyRanker(decodeReplyModel(pooled.subarray(3))).rank(context, candidates)).toEqual(original.rank(context, candidates));
     expect(loaded.suggest(context, { top: 2 })).toEqual(original.suggest(context, { top: 2 }));
     const tampered = Buffer.from(bytes);
     const text = tampered.toString('latin1');
@@ -241,7 +276,7 @@ describe('dual encoder and ranker', () => {
     const outcomeAfter = (text: string) => (text === doomed ? 1e-6 : 0.9);
     const relevanceGap = Math.log(plain[0]!.score / plain[1]!.score);
     const weight = (relevanceGap + 1) / (Math.log(0.9) - Math.log(0.01));
-    const outcomeAware = ranker.suggest(context, { top: 3, outcomeAfter, outcomeWeight: weight });
+    const outcomeAware = ranker.suggest(context, { top: 10, outcomeAfter, outcomeWeight: weight });
     expect(outcomeAware[0]!.text).toBe(plain[1]!.text);
     expect(outcomeAware.find((suggestion) => suggestion.text === doomed)?.outcome).toBe(1e-6);
     expect(outcomeAware.find((suggestion) => suggestion.text === plain[1]!.text)?.outcome).toBe(0.9);

@@ -116,8 +116,10 @@ export function decodeReplyModel(bytes: Uint8Array): ReplyModelParts {
     const begin = start + entry.offset;
     const end = begin + entry.length * 4;
     if (end > bytes.length) throw invalid(`truncated ${name}`);
-    // Copy into an aligned buffer: the registry's bytes may start at any offset.
-    const copy = bytes.slice(begin, end);
+    // Copy into an aligned buffer of its own: the bytes may start at any offset, and a Node
+    // Buffer's slice() is a view of a shared pool, not a copy.
+    const copy = new Uint8Array(end - begin);
+    copy.set(bytes.subarray(begin, end));
     return entry.type === 'f32' ? new Float32Array(copy.buffer) : new Int32Array(copy.buffer);
   };
   const f32 = (name: string) => blob(name) as Float32Array;

@@ -33,6 +33,19 @@ export interface Bm25SearchOptions {
   group?: number;
 }
 
+/**
+ * Bounds on the work of one query: the distinct terms are taken rarest first (highest idf), at
+ * most `maxTerms` of them, and a term whose postings would take the total past `maxPostings` is
+ * skipped (unless it is the first). Common words carry little BM25 weight but long postings; on a
+ * 100k-document index they are most of a query's cost. Scores are exact for the terms used.
+ */
+export interface Bm25QueryBudget {
+  maxTerms: number;
+  maxPostings: number;
+}
+
+export const defaultQueryBudget: Bm25QueryBudget = { maxTerms: 10, maxPostings: 10_000 };
+
 export interface Bm25Index {
   readonly size: number;
   readonly terms: number;
@@ -40,14 +53,29 @@ export interface Bm25Index {
   /** Inverse document frequency of a term (0 for unknown terms). */
   idf(term: string): number;
   /** The top `k` documents for the query terms (repeated terms count repeatedly), best first; ties by document number. */
-  search(query: readonly string[], k: number, options?: Bm25SearchOptions): Bm25Hit[];
+  search(query: readonly string[], k: number, options?: Bm25SearchOptions & { budget?: Bm25QueryBudget }): Bm25Hit[];
   /**
    * Adds the BM25 score of every matching document into `into` (indexed by document) and returns
    * how many documents it touched; the caller owns and clears `into`.
    */
-  accumulate(query: readonly string[], into: Float32Array, touched: Int32Array): number;
+  accumulate(query: readonly string[], into: Float32Array, touched: Int32Array, budget?: Bm25QueryBudget): number;
   /** BM25 of a document that need not be in the index, with the index's statistics (idf, average length). */
   scoreText(query: readonly string[], document: readonly string[]): number;
+  /** Query term → idf × its count in the query (known terms only): prepare once, score many documents. */
+  queryWeights(query: readonly string[]): Map<string, number>;
+  /** BM25 of a document given as its terms sorted (equal terms adjacent), for prepared query weights. */
+  scoreSorted(weights: ReadonlyMap<string, number>, sortedDocument: readonly string[]): number;
+  /** The id of a term, −1 when the index does not know it. */
+  termId(term: string): number;
+  idfOf(id: number): number;
+  /** Term id → idf × count in the query. */
+  queryWeightsById(query: readonly string[]): Map<number, number>;
+  /**
+   * BM25 of a document given as the sorted ids of its known terms and its length in terms (unknown
+   * terms included), with the query weights in a dense array indexed by term id (0: not in the
+   * query): the hot path of the ranker, a typed-array read per term.
+   */
+  scoreIdsDense(weights: Float32Array, sortedIds: Int32Array, length: number): number;
   /** Approximate bytes held by the typed arrays (the vocabulary Map not counted). */
   readonly bytes: number;
 }
@@ -113,23 +141,86 @@ export function buildBm25(documents: ReadonlyArray<readonly string[]>, options: 
   const touched = new Int32Array(n);
   const queryIds: number[] = [];
 
-  const accumulate = (query: readonly string[], into: Float32Array, touchedOut: Int32Array): number => {
+  const queryTf = new Map<number, number>();
+  const accumulate = (query: readonly string[], into: Float32Array, touchedOut: Int32Array, budget: Bm25QueryBudget = defaultQueryBudget): number => {
     let count = 0;
-    queryIds.length = 0;
+    queryTf.clear();
     for (const term of query) {
       const id = vocabulary.get(term);
-      if (id !== undefined) queryIds.push(id);
+      if (id !== undefined) queryTf.set(id, (queryTf.get(id) ?? 0) + 1);
     }
+    queryIds.length = 0;
+    for (const id of queryTf.keys()) queryIds.push(id);
+    // Rarest first; ties by term id (deterministic).
+    queryIds.sort((a, b) => idfs[b]! - idfs[a]! || a - b);
+    let terms = 0;
+    let postings = 0;
     for (const id of queryIds) {
-      const weight = idfs[id]!;
+      if (terms >= budget.maxTerms) break;
+      const start = offsets[id]!;
       const end = offsets[id + 1]!;
-      for (let p = offsets[id]!; p < end; p++) {
+      if (terms > 0 && postings + (end - start) > budget.maxPostings) continue;
+      terms++;
+      postings += end - start;
+      const weight = idfs[id]! * queryTf.get(id)!;
+      for (let p = start; p < end; p++) {
         const doc = docs[p]!;
         if (into[doc] === 0) touchedOut[count++] = doc;
         into[doc] = into[doc]! + weight * impacts[p]!;
       }
     }
     return count;
+  };
+
+  const queryWeights = (query: readonly string[]): Map<string, number> => {
+    const weights = new Map<string, number>();
+    for (const term of query) {
+      const id = vocabulary.get(term);
+      if (id !== undefined) weights.set(term, (weights.get(term) ?? 0) + idfs[id]!);
+    }
+    return weights;
+  };
+  const queryWeightsById = (query: readonly string[]): Map<number, number> => {
+    const weights = new Map<number, number>();
+    for (const term of query) {
+      const id = vocabulary.get(term);
+      if (id !== undefined) weights.set(id, (weights.get(id) ?? 0) + idfs[id]!);
+    }
+    return weights;
+  };
+  const scoreIdsDense = (weights: Float32Array, ids: Int32Array, length: number): number => {
+    if (ids.length === 0) return 0;
+    const norm = k1 * (1 - b + (b * length) / (averageLength || 1));
+    let score = 0;
+    for (let i = 0; i < ids.length; ) {
+      const id = ids[i]!;
+      let j = i + 1;
+      while (j < ids.length && ids[j] === id) j++;
+      const weight = weights[id]!;
+      if (weight !== 0) {
+        const tf = j - i;
+        score += weight * ((tf * (k1 + 1)) / (tf + norm));
+      }
+      i = j;
+    }
+    return score;
+  };
+  const scoreSorted = (weights: ReadonlyMap<string, number>, document: readonly string[]): number => {
+    if (weights.size === 0 || document.length === 0) return 0;
+    const norm = k1 * (1 - b + (b * document.length) / (averageLength || 1));
+    let score = 0;
+    for (let i = 0; i < document.length; ) {
+      const term = document[i]!;
+      let j = i + 1;
+      while (j < document.length && document[j] === term) j++;
+      const weight = weights.get(term);
+      if (weight !== undefined) {
+        const tf = j - i;
+        score += weight * ((tf * (k1 + 1)) / (tf + norm));
+      }
+      i = j;
+    }
+    return score;
   };
 
   return {
@@ -142,9 +233,15 @@ export function buildBm25(documents: ReadonlyArray<readonly string[]>, options: 
       return id === undefined ? 0 : idfs[id]!;
     },
     accumulate,
+    queryWeights,
+    scoreSorted,
+    queryWeightsById,
+    scoreIdsDense,
+    termId: (term) => vocabulary.get(term) ?? -1,
+    idfOf: (id) => idfs[id] ?? 0,
     search(query, k, searchOptions = {}) {
       if (k <= 0 || n === 0) return [];
-      const count = accumulate(query, scratch, touched);
+      const count = accumulate(query, scratch, touched, searchOptions.budget);
       const group = searchOptions.group;
       // Min-heap of the best k (by score, then lower document first).
       const heapDocs = new Int32Array(k);
@@ -200,17 +297,7 @@ export function buildBm25(documents: ReadonlyArray<readonly string[]>, options: 
       return hits.sort((x, y) => y.score - x.score || x.doc - y.doc);
     },
     scoreText(query, document) {
-      if (query.length === 0 || document.length === 0) return 0;
-      const norm = k1 * (1 - b + (b * document.length) / (averageLength || 1));
-      let score = 0;
-      for (const term of query) {
-        const id = vocabulary.get(term);
-        if (id === undefined) continue;
-        let count = 0;
-        for (const word of document) if (word === term) count++;
-        if (count > 0) score += idfs[id]! * ((count * (k1 + 1)) / (count + norm));
-      }
-      return score;
+      return scoreSorted(queryWeights(query), [...document].sort());
     },
   };
 }

@@ -6,8 +6,8 @@ import type { Combiner } from './ranker.ts';
  * Fits the ranker's linear combination as a conditional logit: for each list of candidates (one
  * true reply and the others), softmax(w · standardised features) over the list, maximising the
  * true reply's probability — the same thing Recall@1 rewards. No intercept (it cancels within a
- * list). Full-batch Adam in tfjs with a small L2 penalty; features are standardised first so the
- * penalty treats them alike and the weights are comparable.
+ * list). Full-batch Adam in tfjs with an L2 penalty (a prior worth `l2` lists); features are
+ * standardised first so the penalty treats them alike and the weights are comparable.
  */
 
 export interface CandidateList {
@@ -20,10 +20,14 @@ export interface CandidateList {
 export interface CombinerTrainConfig {
   iterations: number;
   learningRate: number;
+  /**
+   * Strength of the Gaussian prior on the weights, in lists: the penalty on the mean negative
+   * log-likelihood is (l2 / lists) · ‖w‖², so a small history leans on it and a large one hardly.
+   */
   l2: number;
 }
 
-export const defaultCombinerConfig: CombinerTrainConfig = { iterations: 300, learningRate: 0.05, l2: 0.001 };
+export const defaultCombinerConfig: CombinerTrainConfig = { iterations: 300, learningRate: 0.05, l2: 5 };
 
 export async function trainCombiner(lists: readonly CandidateList[], featureCount: number, config: CombinerTrainConfig = defaultCombinerConfig): Promise<Combiner> {
   const mean = new Float32Array(featureCount);
@@ -63,13 +67,14 @@ export async function trainCombiner(lists: readonly CandidateList[], featureCoun
   const maskTensor = tf.tensor2d(mask, [usable.length, width]);
   const labelTensor = tf.tensor2d(labels, [usable.length, width]);
   const weights = tf.variable(tf.zeros([featureCount, 1]));
+  const penalty = config.l2 / usable.length;
   const optimizer = tf.train.adam(config.learningRate);
   try {
     for (let i = 0; i < config.iterations; i++) {
       const loss = optimizer.minimize(() => {
         const logits = tf.add(tf.reshape(tf.matMul(xs, weights), [usable.length, width]), maskTensor);
         const nll = tf.losses.softmaxCrossEntropy(labelTensor, logits) as TF.Scalar;
-        return tf.add(nll, tf.mul(config.l2, tf.sum(tf.square(weights)))) as TF.Scalar;
+        return tf.add(nll, tf.mul(penalty, tf.sum(tf.square(weights)))) as TF.Scalar;
       }, false);
       loss?.dispose();
     }

@@ -30,15 +30,26 @@ export interface DualEncoderWeights {
 
 /** One tower's forward pass into `out` (length dim); `scratch` (length dim) is overwritten. */
 export function encodeTower(tower: TowerWeights, dim: number, input: SparseVector, out: Float32Array, scratch: Float32Array = new Float32Array(dim)): Float32Array {
-  const { embedding, bias, dense, denseBias } = tower;
+  const { embedding, bias, dense } = tower;
   const a = dense ? scratch : out;
   for (let k = 0; k < dim; k++) a[k] = bias[k]!;
   const { ids, values } = input;
-  for (let j = 0; j < ids.length; j++) {
-    const value = values[j]!;
-    const base = ids[j]! * dim;
-    for (let k = 0; k < dim; k++) a[k] = a[k]! + value * embedding[base + k]!;
-  }
+  for (let j = 0; j < ids.length; j++) addRow(embedding, ids[j]!, values[j]!, dim, a);
+  return finishTower(tower, dim, a, out);
+}
+
+/** a += value · embedding[row]. */
+export function addRow(embedding: Float32Array, row: number, value: number, dim: number, a: Float32Array): void {
+  const base = row * dim;
+  for (let k = 0; k < dim; k++) a[k] = a[k]! + value * embedding[base + k]!;
+}
+
+/**
+ * The rest of a tower from its pre-activation `a` (the embedding bag plus bias): tanh, then the
+ * dense layer into `out` when the tower has one (else `a` is `out`). Overwrites `a`.
+ */
+export function finishTower(tower: TowerWeights, dim: number, a: Float32Array, out: Float32Array): Float32Array {
+  const { dense, denseBias } = tower;
   for (let k = 0; k < dim; k++) a[k] = Math.tanh(a[k]!);
   if (dense && denseBias) {
     for (let k = 0; k < dim; k++) out[k] = denseBias[k]!;

@@ -38,7 +38,7 @@ export interface EncodingConfig {
 export const defaultEncodingConfig: EncodingConfig = { sharedSlots: false, maxTurns: 6, previousWeight: 0.7, earlierWeight: 0.5, decay: 0.7 };
 
 /** Hashed n-gram key in slot `slot` (slots never collide: each has its own 2^18 range). */
-const slotKey = (slot: number, bucket: number) => slot * NGRAM_BUCKETS + bucket;
+export const slotKey = (slot: number, bucket: number) => slot * NGRAM_BUCKETS + bucket;
 const RESPONSE_SLOT = 4;
 
 function addNgrams(words: readonly string[], slot: number, into: Map<number, number>): void {
@@ -60,34 +60,115 @@ function normalizeInto(counts: Map<number, number>, weight: number, into: Map<nu
   for (const [key, value] of counts) into.set(key, (into.get(key) ?? 0) + value * scale);
 }
 
-/** Weighted hashed n-gram keys of a context (the messages before the reply). */
-export function contextFeatures(messages: readonly ContextMessage[], config: EncodingConfig = defaultEncodingConfig): Map<number, number> {
-  const features = new Map<number, number>();
-  const n = messages.length;
-  const slot = new Map<number, number>();
-  for (let distance = 0; distance < Math.min(n, config.maxTurns); distance++) {
-    const message = messages[n - 1 - distance]!;
-    slot.clear();
-    addNgrams(stemmedWords(templateText(message.text)), config.sharedSlots ? 0 : Math.min(distance, 2), slot);
-    if (distance === 0) normalizeInto(slot, 1, features);
-    else if (distance === 1) normalizeInto(slot, config.previousWeight, features);
-    else {
-      // Earlier messages: each normalised and decayed, then summed in slot 2.
-      const weight = config.earlierWeight * config.decay ** (distance - 2);
-      normalizeInto(slot, weight, features);
+/**
+ * A message's hashed uni- and bigram buckets with their counts L2-normalised (slot-free: the slot
+ * offset is added where the message sits in the context). Memoised per words array: callers pass
+ * the arrays of `messageWords`, which are themselves memoised per text, so a message already seen
+ * costs a lookup.
+ */
+const ngramMemo = new WeakMap<readonly string[], { buckets: Int32Array; values: Float32Array }>();
+export function normalisedNgrams(words: readonly string[]): { buckets: Int32Array; values: Float32Array } {
+  let cached = ngramMemo.get(words);
+  if (!cached) {
+    const counts = new Map<number, number>();
+    addNgrams(words, 0, counts);
+    let norm = 0;
+    for (const value of counts.values()) norm += value * value;
+    const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+    const buckets = new Int32Array(counts.size);
+    const values = new Float32Array(counts.size);
+    let i = 0;
+    for (const [bucket, value] of counts) {
+      buckets[i] = bucket;
+      values[i++] = value * scale;
     }
+    cached = { buckets, values };
+    ngramMemo.set(words, cached);
   }
+  return cached;
+}
+
+/** The context's messages (last first, at most maxTurns) with their slot and weight. */
+export function contextSlots(n: number, config: EncodingConfig, each: (position: number, slot: number, weight: number) => void): void {
+  for (let distance = 0; distance < Math.min(n, config.maxTurns); distance++) {
+    const weight = distance === 0 ? 1 : distance === 1 ? config.previousWeight : config.earlierWeight * config.decay ** (distance - 2);
+    each(n - 1 - distance, config.sharedSlots ? 0 : Math.min(distance, 2), weight);
+  }
+}
+
+/** The conversation markers (last message's role, messages so far) as weighted keys. */
+export function markerFeatures(messages: readonly ContextMessage[]): Map<number, number> {
+  const n = messages.length;
   const markers = new Map<number, number>();
   if (n > 0) addNgrams([`\u0001role:${messages[n - 1]!.role}`], 3, markers);
   addNgrams([`\u0001turns:${Math.min(n, 12)}`], 3, markers);
+  const features = new Map<number, number>();
   normalizeInto(markers, 1, features);
   return features;
 }
 
+/**
+ * Weighted hashed n-gram keys of a context (the messages before the reply). `words[i]`, when
+ * given, are message i's templated, stemmed words (computed once by a caller that needs them for
+ * retrieval too).
+ */
+export function contextFeatures(
+  messages: readonly ContextMessage[],
+  config: EncodingConfig = defaultEncodingConfig,
+  words?: ReadonlyArray<readonly string[] | undefined>,
+): Map<number, number> {
+  const features = new Map<number, number>();
+  contextSlots(messages.length, config, (position, slot, weight) => {
+    const { buckets, values } = normalisedNgrams(words?.[position] ?? stemmedWords(templateText(messages[position]!.text)));
+    for (let j = 0; j < buckets.length; j++) {
+      const key = slotKey(slot, buckets[j]!);
+      features.set(key, (features.get(key) ?? 0) + values[j]! * weight);
+    }
+  });
+  for (const [key, value] of markerFeatures(messages)) features.set(key, (features.get(key) ?? 0) + value);
+  return features;
+}
+
+/**
+ * `toSparse(contextFeatures(…), vocabulary)` without the intermediate map, for the request path:
+ * an n-gram of several earlier messages appears once per message (the embedding bag sums them,
+ * so the encoding is the same up to float rounding).
+ */
+export function contextSparse(
+  messages: readonly ContextMessage[],
+  config: EncodingConfig,
+  vocabulary: Vocabulary,
+  words?: ReadonlyArray<readonly string[] | undefined>,
+): SparseVector {
+  const ids: number[] = [];
+  const values: number[] = [];
+  contextSlots(messages.length, config, (position, slot, weight) => {
+    const ngrams = normalisedNgrams(words?.[position] ?? stemmedWords(templateText(messages[position]!.text)));
+    for (let j = 0; j < ngrams.buckets.length; j++) {
+      const row = vocabulary.row(slotKey(slot, ngrams.buckets[j]!));
+      if (row === undefined) continue;
+      ids.push(row);
+      values.push(ngrams.values[j]! * weight);
+    }
+  });
+  for (const [key, value] of markerFeatures(messages)) {
+    const row = vocabulary.row(key);
+    if (row === undefined) continue;
+    ids.push(row);
+    values.push(value);
+  }
+  return { ids: Int32Array.from(ids), values: Float32Array.from(values) };
+}
+
 /** Hashed n-gram keys of a reply text. */
 export function responseFeatures(text: string, config: EncodingConfig = defaultEncodingConfig): Map<number, number> {
+  return responseFeaturesOfWords(stemmedWords(templateReply(text)), config);
+}
+
+/** The same from the reply's templated, stemmed words (when the caller has them already). */
+export function responseFeaturesOfWords(words: readonly string[], config: EncodingConfig = defaultEncodingConfig): Map<number, number> {
   const counts = new Map<number, number>();
-  addNgrams(stemmedWords(templateReply(text)), config.sharedSlots ? 0 : RESPONSE_SLOT, counts);
+  addNgrams(words, config.sharedSlots ? 0 : RESPONSE_SLOT, counts);
   const features = new Map<number, number>();
   normalizeInto(counts, 1, features);
   return features;

@@ -20,13 +20,14 @@ export {
   type ReplyIndexOptions,
   type ReplyOccurrence,
 } from './reply-index.ts';
-export { ENCODING_VERSION, contextFeatures, responseFeatures, buildVocabulary, createVocabulary, toSparse, defaultEncodingConfig, type EncodingConfig, type SparseVector, type Vocabulary } from './encoding.ts';
+export { ENCODING_VERSION, contextFeatures, contextSparse, responseFeatures, buildVocabulary, createVocabulary, toSparse, defaultEncodingConfig, type EncodingConfig, type SparseVector, type Vocabulary } from './encoding.ts';
 export { compileDualEncoder, concatenateDualEncoders, encodeTower, type CompiledDualEncoder, type DualEncoderWeights, type TowerWeights } from './dual-encoder.ts';
 export { trainDualEncoder, tfjsEncodings, defaultDualEncoderConfig, type DualEncoderTrainConfig, type DualEncoderTrainingSet, type DualEncoderTrainResult } from './dual-encoder.train.ts';
 export { trainCombiner, defaultCombinerConfig, type CandidateList, type CombinerTrainConfig } from './combiner.train.ts';
 export {
   createReplyRanker,
   combinerScore,
+  outcomeFromHistory,
   FEATURES as REPLY_FEATURES,
   type Combiner,
   type PreparedCandidate,

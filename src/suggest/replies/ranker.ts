@@ -1,17 +1,19 @@
-import { compileDualEncoder, dot, type DualEncoderWeights } from './dual-encoder.ts';
-import { contextFeatures, createVocabulary, responseFeatures, toSparse, type EncodingConfig, type Vocabulary } from './encoding.ts';
-import { contextTerms, createReplyIndex, type CanonicalReply, type ContextMessage, type ReplyIndex, type ReplyIndexData } from './reply-index.ts';
-import { retrievalTerms, stemmedWords, templateReply, urlsIn } from './text.ts';
+import { addRow, compileDualEncoder, dot, finishTower, type DualEncoderWeights } from './dual-encoder.ts';
+import { contextSlots, createVocabulary, markerFeatures, normalisedNgrams, responseFeaturesOfWords, slotKey, toSparse, type EncodingConfig, type Vocabulary } from './encoding.ts';
+import { defaultQueryBudget, type Bm25QueryBudget } from './bm25.ts';
+import { createReplyIndex, type CanonicalReply, type ContextMessage, type ReplyIndex, type ReplyIndexData } from './reply-index.ts';
+import { messageWords, STOP_WORDS, urlsIn } from './text.ts';
 
 /**
  * The response ranker at serving time: no tensors, no DuckDB, no awaits. For one request:
  *
- * 1. the context is encoded once (dual-encoder vector; retrieval terms of the last message and of
- *    the recent context; the nearest past contexts in the index — "replies that were given in
- *    similar conversations");
- * 2. candidates are either given (`rank`) or gathered from the index (`suggest`: the replies that
- *    followed the nearest past contexts, BM25 over the canonical replies, and the brand's most used
- *    replies);
+ * 1. the context is encoded once: each recent message templated and stemmed once; the dual
+ *    encoder's context vector; BM25 query weights of the last message and of the recent context;
+ *    the nearest past contexts in the index ("replies that were given in similar conversations");
+ *    the replies that followed them, pooled as terms and as a vector;
+ * 2. candidates are either given (`rank`) or gathered from the index (`suggest`: the replies of
+ *    the nearest contexts, BM25 over the canonical replies, and the brand's most used replies);
+ *    BM25 queries run on a bounded budget (rarest terms first, bm25.ts);
  * 3. each candidate gets a small feature vector (`FEATURES`) and a linear score learnt as a
  *    conditional logit over candidate lists (combiner.train.ts): one weight set for given texts
  *    (`rank`), one for canonical replies from the index (`suggest`, whose candidates carry
@@ -39,6 +41,7 @@ export const FEATURES = [
   'neighbour_lexical',
   'neighbour_vector',
   'has_link',
+  'repeats_context',
 ] as const;
 export const FEATURE_COUNT = FEATURES.length;
 
@@ -59,9 +62,20 @@ export interface RankerConfig {
   popularCandidates: number;
   /** Messages of the context used as the BM25 query against reply texts. */
   queryTurns: number;
+  /** Work bound of each BM25 query on the request path (bm25.ts). */
+  budget: Bm25QueryBudget;
+  /** Messages whose context-encoder bags are kept (each ≤ 3 × dim floats). */
+  bagCache: number;
 }
 
-export const defaultRankerConfig: Omit<RankerConfig, 'encoding'> = { neighbours: 50, replyCandidates: 30, popularCandidates: 20, queryTurns: 3 };
+export const defaultRankerConfig: Omit<RankerConfig, 'encoding'> = {
+  neighbours: 40,
+  replyCandidates: 15,
+  popularCandidates: 10,
+  queryTurns: 3,
+  budget: { maxTerms: 6, maxPostings: 3_000 },
+  bagCache: 2_048,
+};
 
 /** Everything a ranker needs; what the artifact stores. */
 export interface ReplyModelParts {
@@ -84,22 +98,37 @@ export interface PreparedContext {
   /** Per cluster: best and summed BM25 of its past contexts among the nearest ones. */
   readonly knn: ReadonlyMap<number, { max: number; sum: number }>;
   readonly knnTop: number;
-  /** idf-weighted terms of the replies given after the nearest past contexts (weighted by similarity), L2-normalised. */
-  readonly neighbourTerms: ReadonlyMap<string, number>;
-  /** Similarity-weighted mean of their dual-encoder reply vectors, L2-normalised. */
+  /**
+   * Sparse term-id vectors (ids in the reply BM25 index, parallel value arrays): the BM25 query
+   * weights (idf × count) of the last message and of the recent context, and the idf-weighted
+   * terms of the replies that followed the nearest past contexts (similarity-weighted,
+   * L2-normalised). Scoring loads them into dense scratch arrays once per context.
+   */
+  readonly lastWeights: SparseTerms;
+  readonly queryWeights: SparseTerms;
+  readonly neighbourTerms: SparseTerms;
+  /** Distinct term ids of each recent CSR message (at most 8): a reply that repeats one is rarely the next. */
+  readonly csrTerms: readonly Int32Array[];
+  /** Similarity-weighted mean of the neighbours' dual-encoder reply vectors, L2-normalised. */
   readonly neighbourVector: Float32Array;
+}
+
+export interface SparseTerms {
+  ids: Int32Array;
+  values: Float32Array;
 }
 
 export interface PreparedCandidate {
   readonly text: string;
-  readonly terms: readonly string[];
+  /** Ids (in the reply BM25 index) of the retrieval terms it knows, sorted; `termCount` counts all terms. */
+  readonly termIds: Int32Array;
+  readonly termCount: number;
   readonly words: number;
   readonly vector: Float32Array;
   readonly vectorOffset: number;
   /** L2 norm of the vector. */
   readonly vectorNorm: number;
-  /** Distinct terms with their idf, and the norm of that vector. */
-  readonly termWeights: ReadonlyMap<string, number>;
+  /** Norm of the idf vector of the distinct terms (the lexical neighbour feature's cosine). */
   readonly termNorm: number;
   /** The reply links something (a help article). */
   readonly hasLink: boolean;
@@ -147,6 +176,34 @@ export interface ReplyRanker {
   clusterCandidate(id: number): PreparedCandidate;
 }
 
+/**
+ * An `outcomeAfter` from the reply index's own history, for listings without an outcome model:
+ * the share of a canonical reply's next customer turns rated above `dissatisfiedAtMost` (or, where
+ * no turn is rated, of its conversations resolved), shrunk toward the listing-wide share with
+ * `strength` pseudo-observations, so a reply seen twice is not judged on two ratings.
+ */
+export function outcomeFromHistory(index: ReplyIndex, options: { strength?: number; dissatisfiedAtMost?: number } = {}): (text: string, reply: CanonicalReply) => number {
+  const strength = options.strength ?? 10;
+  // OutcomeStats counts ratings ≤ 2 as dissatisfied; other thresholds are not recorded.
+  if ((options.dissatisfiedAtMost ?? 2) !== 2) throw new Error('outcomeFromHistory: the index records dissatisfaction as a rating ≤ 2');
+  const observed = (reply: CanonicalReply): { n: number; good: number } =>
+    reply.outcomes.next.n > 0
+      ? { n: reply.outcomes.next.n, good: reply.outcomes.next.n - reply.outcomes.next.dissatisfied }
+      : { n: reply.outcomes.resolved.n, good: reply.outcomes.resolved.yes };
+  let n = 0;
+  let good = 0;
+  for (const reply of index.clusters) {
+    const counts = observed(reply);
+    n += counts.n;
+    good += counts.good;
+  }
+  const prior = n > 0 ? good / n : 0.5;
+  return (_text, reply) => {
+    const counts = observed(reply);
+    return (counts.good + strength * prior) / (counts.n + strength);
+  };
+}
+
 export function combinerScore(combiner: Combiner, features: Float32Array): number {
   let score = 0;
   const { mean, std, weights } = combiner;
@@ -161,48 +218,130 @@ export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
   const encoder = compileDualEncoder(parts.dualEncoder);
   const dim = encoder.dim;
   const { config } = parts;
-  // Precomputed per canonical reply: its dual-encoder vector (packed), length.
+  // Precomputed per canonical reply: its dual-encoder vector (packed), word count, idf norm.
   const clusterVectors = new Float32Array(index.clusters.length * dim);
-  const clusterWords = new Float32Array(index.clusters.length);
   for (const cluster of index.clusters) {
-    encoder.encodeResponse(toSparse(responseFeatures(cluster.text, config.encoding), responseVocabulary), clusterVectors.subarray(cluster.id * dim, (cluster.id + 1) * dim));
-    clusterWords[cluster.id] = index.clusterWords[cluster.id]!.length;
+    const words = index.clusterWords[cluster.id]!;
+    encoder.encodeResponse(toSparse(responseFeaturesOfWords(words, config.encoding), responseVocabulary), clusterVectors.subarray(cluster.id * dim, (cluster.id + 1) * dim));
   }
-  const termWeightsOf = (terms: readonly string[]) => {
-    const weights = new Map<string, number>();
-    let norm = 0;
+  const replies = index.replies;
+  const termIdsOf = (terms: readonly string[]) => {
+    const ids: number[] = [];
     for (const term of terms) {
-      if (weights.has(term)) continue;
-      const idf = index.replies.idf(term);
-      weights.set(term, idf);
-      norm += idf * idf;
+      const id = replies.termId(term);
+      if (id >= 0) ids.push(id);
     }
-    return { termWeights: weights, termNorm: Math.sqrt(norm) };
+    return Int32Array.from(ids).sort();
+  };
+  const idfNorm = (sorted: Int32Array) => {
+    let sum = 0;
+    for (let i = 0; i < sorted.length; i++) {
+      if (i > 0 && sorted[i] === sorted[i - 1]) continue;
+      const idf = replies.idfOf(sorted[i]!);
+      sum += idf * idf;
+    }
+    return Math.sqrt(sum);
   };
   const norm = (vector: Float32Array, offset: number) => Math.sqrt(dot(vector, vector, offset, dim, offset));
-  const clusterCandidates: PreparedCandidate[] = index.clusters.map((cluster) => ({
-    text: cluster.text,
-    terms: index.clusterTerms[cluster.id]!,
-    words: clusterWords[cluster.id]!,
-    vector: clusterVectors,
-    vectorOffset: cluster.id * dim,
-    vectorNorm: norm(clusterVectors, cluster.id * dim),
-    ...termWeightsOf(index.clusterTerms[cluster.id]!),
-    hasLink: Boolean(cluster.url || cluster.docId) || urlsIn(cluster.text).length > 0,
-    cluster,
-  }));
+  const clusterCandidates: PreparedCandidate[] = index.clusters.map((cluster) => {
+    const termIds = termIdsOf(index.clusterTerms[cluster.id]!);
+    return {
+      text: cluster.text,
+      termIds,
+      termCount: index.clusterTerms[cluster.id]!.length,
+      words: index.clusterWords[cluster.id]!.length,
+      vector: clusterVectors,
+      vectorOffset: cluster.id * dim,
+      vectorNorm: norm(clusterVectors, cluster.id * dim),
+      termNorm: idfNorm(termIds),
+      hasLink: Boolean(cluster.url || cluster.docId) || urlsIn(cluster.text).length > 0,
+      cluster,
+    };
+  });
   const groupOf = (brand: string | null | undefined) => (brand === undefined ? undefined : (index.brandGroups.get(brand) ?? -1));
+  const budget = config.budget ?? defaultQueryBudget;
+  const MAX_CSR_SETS = 8;
+
+  // The context tower's embedding bag is linear in the messages: each message's bag (per slot) is
+  // computed once and kept, so a conversation that grew by one message costs one new bag plus a
+  // weighted sum of six vectors, not the whole bag again. Bounded, oldest first out.
+  const contextTower = parts.dualEncoder.context;
+  const bags = new Map<readonly string[], Array<Float32Array | undefined>>();
+  const messageBag = (words: readonly string[], slot: number): Float32Array => {
+    let entry = bags.get(words);
+    if (!entry) {
+      if (bags.size >= (config.bagCache ?? defaultRankerConfig.bagCache)) bags.delete(bags.keys().next().value!);
+      bags.set(words, (entry = []));
+    }
+    let bag = entry[slot];
+    if (!bag) {
+      bag = new Float32Array(dim);
+      const { buckets, values } = normalisedNgrams(words);
+      for (let j = 0; j < buckets.length; j++) {
+        const row = contextVocabulary.row(slotKey(slot, buckets[j]!));
+        if (row !== undefined) addRow(contextTower.embedding, row, values[j]!, dim, bag);
+      }
+      entry[slot] = bag;
+    }
+    return bag;
+  };
+  const preActivation = new Float32Array(dim);
+  const encodeContext = (messages: readonly ContextMessage[], words: ReadonlyArray<readonly string[] | undefined>): Float32Array => {
+    const out = new Float32Array(dim);
+    const a = contextTower.dense ? preActivation : out;
+    a.set(contextTower.bias);
+    contextSlots(messages.length, config.encoding, (position, slot, weight) => {
+      const bag = messageBag(words[position] ?? messageWords(messages[position]!.text), slot);
+      for (let k = 0; k < dim; k++) a[k] = a[k]! + weight * bag[k]!;
+    });
+    for (const [key, value] of markerFeatures(messages)) {
+      const row = contextVocabulary.row(key);
+      if (row !== undefined) addRow(contextTower.embedding, row, value, dim, a);
+    }
+    return finishTower(contextTower, dim, a, out);
+  };
+
+  const sparseOf = (weights: ReadonlyMap<number, number>, scale = 1): SparseTerms => {
+    const ids = new Int32Array(weights.size);
+    const values = new Float32Array(weights.size);
+    let i = 0;
+    for (const [id, value] of weights) {
+      ids[i] = id;
+      values[i++] = value * scale;
+    }
+    return { ids, values };
+  };
 
   const prepareContext = (messages: readonly ContextMessage[], brand?: string | null): PreparedContext => {
     const group = groupOf(brand);
-    const vector = encoder.encodeContext(toSparse(contextFeatures(messages, config.encoding), contextVocabulary));
-    const lastTerms = messages.length > 0 ? retrievalTerms(messages[messages.length - 1]!.text) : [];
-    const queryTerms = contextTerms(messages, config.queryTurns);
+    // Each recent message templated and stemmed once, for the encoder and the BM25 queries.
+    const n = messages.length;
+    const recent = Math.min(n, Math.max(config.encoding.maxTurns, config.queryTurns, index.data.contextTurns));
+    const words: Array<readonly string[] | undefined> = new Array<readonly string[] | undefined>(n);
+    for (let i = n - recent; i < n; i++) words[i] = messageWords(messages[i]!.text);
+    const termsOf = (turns: number) => {
+      const terms: string[] = [];
+      for (let i = Math.max(0, n - turns); i < n; i++) for (const word of words[i]!) if (!STOP_WORDS.has(word)) terms.push(word);
+      return terms;
+    };
+    const vector = encodeContext(messages, words);
+    const csrTerms: Int32Array[] = [];
+    for (let i = n - 1; i >= n - recent && csrTerms.length < MAX_CSR_SETS; i--) {
+      if (messages[i]!.role !== 'csr') continue;
+      const ids = new Set<number>();
+      for (const word of words[i]!) {
+        const id = replies.termId(word);
+        if (id >= 0 && !STOP_WORDS.has(word)) ids.add(id);
+      }
+      if (ids.size > 0) csrTerms.push(Int32Array.from(ids));
+    }
+    const lastTerms = termsOf(1);
+    const queryTerms = termsOf(config.queryTurns);
     const knn = new Map<number, { max: number; sum: number }>();
     let knnTop = 0;
-    const knnQuery = index.data.contextTurns === config.queryTurns ? queryTerms : contextTerms(messages, index.data.contextTurns);
+    const knnQuery = index.data.contextTurns === config.queryTurns ? queryTerms : termsOf(index.data.contextTurns);
     if (knnQuery.length > 0 && group !== -1) {
-      for (const hit of index.contexts.search(knnQuery, config.neighbours, group === undefined ? {} : { group })) {
+      for (const hit of index.contexts.search(knnQuery, config.neighbours, { budget, ...(group === undefined ? {} : { group }) })) {
         const cluster = index.occurrenceCluster[hit.doc]!;
         const entry = knn.get(cluster);
         if (entry) {
@@ -213,62 +352,133 @@ export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
       }
     }
     // The replies that followed the nearest contexts, pooled: lexically and as vectors.
-    const neighbourTerms = new Map<string, number>();
+    const pooled = new Map<number, number>();
     const neighbourVector = new Float32Array(dim);
     for (const [cluster, { sum }] of knn) {
       const weight = sum / (knnTop || 1);
       const candidate = clusterCandidates[cluster]!;
-      for (const [term, idf] of candidate.termWeights) neighbourTerms.set(term, (neighbourTerms.get(term) ?? 0) + (weight * idf) / (candidate.termNorm || 1));
+      const termScale = weight / (candidate.termNorm || 1);
+      const ids = candidate.termIds;
+      for (let i = 0; i < ids.length; i++) {
+        if (i > 0 && ids[i] === ids[i - 1]) continue;
+        pooled.set(ids[i]!, (pooled.get(ids[i]!) ?? 0) + termScale * replies.idfOf(ids[i]!));
+      }
       const scale = weight / (candidate.vectorNorm || 1);
       for (let k = 0; k < dim; k++) neighbourVector[k] = neighbourVector[k]! + scale * clusterVectors[candidate.vectorOffset + k]!;
     }
-    let termsNorm = 0;
-    for (const value of neighbourTerms.values()) termsNorm += value * value;
-    termsNorm = Math.sqrt(termsNorm) || 1;
-    for (const [term, value] of neighbourTerms) neighbourTerms.set(term, value / termsNorm);
+    let pooledNorm = 0;
+    for (const value of pooled.values()) pooledNorm += value * value;
     const vectorNorm = Math.sqrt(dot(neighbourVector, neighbourVector)) || 1;
     for (let k = 0; k < dim; k++) neighbourVector[k] = neighbourVector[k]! / vectorNorm;
-    return { messages, brand, group, vector, lastTerms, queryTerms, knn, knnTop, neighbourTerms, neighbourVector };
-  };
-
-  const prepareCandidate = (text: string, brand?: string | null): PreparedCandidate => {
-    const templated = templateReply(text);
-    const vector = encoder.encodeResponse(toSparse(responseFeatures(text, config.encoding), responseVocabulary));
-    const terms = retrievalTerms(templated, { mentions: true });
     return {
-      text,
-      terms,
-      words: stemmedWords(templated).length,
+      messages,
+      brand,
+      group,
       vector,
-      vectorOffset: 0,
-      vectorNorm: norm(vector, 0),
-      ...termWeightsOf(terms),
-      hasLink: urlsIn(text).length > 0,
-      cluster: index.lookup(text, brand),
+      lastTerms,
+      queryTerms,
+      knn,
+      knnTop,
+      lastWeights: sparseOf(replies.queryWeightsById(lastTerms)),
+      queryWeights: sparseOf(replies.queryWeightsById(queryTerms)),
+      neighbourTerms: sparseOf(pooled, 1 / (Math.sqrt(pooledNorm) || 1)),
+      csrTerms,
+      neighbourVector,
     };
   };
 
+  const prepareCandidate = (text: string, brand?: string | null): PreparedCandidate => {
+    // One templating and stemming pass serves the key, the retrieval terms and the n-grams.
+    const words = messageWords(text, true);
+    const terms = words.filter((word) => !STOP_WORDS.has(word));
+    const termIds = termIdsOf(terms);
+    const vector = encoder.encodeResponse(toSparse(responseFeaturesOfWords(words, config.encoding), responseVocabulary));
+    return {
+      text,
+      termIds,
+      termCount: terms.length,
+      words: words.length,
+      vector,
+      vectorOffset: 0,
+      vectorNorm: norm(vector, 0),
+      termNorm: idfNorm(termIds),
+      hasLink: urlsIn(text).length > 0,
+      cluster: index.lookupKey(words.join(' '), text, brand),
+    };
+  };
+
+  // Dense scratch, indexed by term id, holding the context being scored: a typed-array read per
+  // candidate term instead of hash lookups. `loaded` says which context they hold; scoring another
+  // context reloads them (clearing only the entries the previous one set).
+  const termCount = replies.terms;
+  const lastDense = new Float32Array(termCount);
+  const queryDense = new Float32Array(termCount);
+  const neighbourDense = new Float32Array(termCount);
+  const csrMask = new Uint8Array(termCount);
+  const shared = new Int32Array(MAX_CSR_SETS);
+  let loaded: PreparedContext | undefined;
+  const scatter = (into: Float32Array, terms: SparseTerms | undefined, clear: boolean) => {
+    if (!terms) return;
+    for (let i = 0; i < terms.ids.length; i++) into[terms.ids[i]!] = clear ? 0 : terms.values[i]!;
+  };
+  const load = (context: PreparedContext) => {
+    if (loaded === context) return;
+    if (loaded) {
+      scatter(lastDense, loaded.lastWeights, true);
+      scatter(queryDense, loaded.queryWeights, true);
+      scatter(neighbourDense, loaded.neighbourTerms, true);
+      for (const ids of loaded.csrTerms) for (let i = 0; i < ids.length; i++) csrMask[ids[i]!] = 0;
+    }
+    scatter(lastDense, context.lastWeights, false);
+    scatter(queryDense, context.queryWeights, false);
+    scatter(neighbourDense, context.neighbourTerms, false);
+    context.csrTerms.forEach((ids, set) => {
+      for (let i = 0; i < ids.length; i++) csrMask[ids[i]!] = csrMask[ids[i]!]! | (1 << set);
+    });
+    loaded = context;
+  };
+
   const features = (context: PreparedContext, candidate: PreparedCandidate, into = new Float32Array(FEATURE_COUNT)): Float32Array => {
+    load(context);
     const cluster = candidate.cluster;
     const knn = cluster ? context.knn.get(cluster.id) : undefined;
     const top = context.knnTop || 1;
     into[0] = encoder.score(context.vector, candidate.vector, candidate.vectorOffset);
-    into[1] = index.replies.scoreText(context.lastTerms, candidate.terms);
-    into[2] = index.replies.scoreText(context.queryTerms, candidate.terms);
+    into[1] = replies.scoreIdsDense(lastDense, candidate.termIds, candidate.termCount);
+    into[2] = replies.scoreIdsDense(queryDense, candidate.termIds, candidate.termCount);
     into[3] = knn ? knn.max : 0;
     into[4] = knn ? knn.max / top : 0;
     into[5] = knn ? knn.sum / top : 0;
     into[6] = cluster ? Math.log1p(cluster.size) : 0;
     into[7] = cluster ? 1 : 0;
     into[8] = Math.log1p(candidate.words);
+    // One pass over the candidate's distinct terms: the lexical neighbour cosine and the overlap
+    // with each recent CSR message.
+    const ids = candidate.termIds;
+    const sets = context.csrTerms.length;
     let lexical = 0;
-    if (candidate.termNorm > 0) {
-      for (const [term, idf] of candidate.termWeights) lexical += idf * (context.neighbourTerms.get(term) ?? 0);
-      lexical /= candidate.termNorm;
+    let distinct = 0;
+    if (sets > 0) shared.fill(0, 0, sets);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (i > 0 && id === ids[i - 1]) continue;
+      distinct++;
+      const pooled = neighbourDense[id]!;
+      if (pooled !== 0) lexical += replies.idfOf(id) * pooled;
+      const mask = csrMask[id]!;
+      if (mask !== 0) for (let set = 0; set < sets; set++) if (mask & (1 << set)) shared[set]!++;
     }
-    into[9] = lexical;
+    into[9] = candidate.termNorm > 0 ? lexical / candidate.termNorm : 0;
     into[10] = dot(context.neighbourVector, candidate.vector, candidate.vectorOffset, dim) / (candidate.vectorNorm || 1);
     into[11] = candidate.hasLink ? 1 : 0;
+    let repeats = 0;
+    for (let set = 0; set < sets; set++) {
+      const overlap = shared[set]!;
+      if (overlap === 0) continue;
+      const similarity = overlap / (distinct + context.csrTerms[set]!.length - overlap);
+      if (similarity > repeats) repeats = similarity;
+    }
+    into[12] = repeats;
     return into;
   };
 
@@ -283,8 +493,10 @@ export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
   const candidateClusters = (context: PreparedContext): number[] => {
     if (context.group === -1) return [];
     const seen = new Set<number>(context.knn.keys());
-    if (context.queryTerms.length > 0) {
-      for (const hit of index.replies.search(context.queryTerms, config.replyCandidates, context.group === undefined ? {} : { group: context.group })) seen.add(hit.doc);
+    // Lexical candidates from the reply texts only when the nearest contexts gave few: a history
+    // that covers the situation needs no second query.
+    if (context.queryTerms.length > 0 && seen.size < config.replyCandidates) {
+      for (const hit of index.replies.search(context.queryTerms, config.replyCandidates, { budget, ...(context.group === undefined ? {} : { group: context.group }) })) seen.add(hit.doc);
     }
     for (const id of index.popular(context.group, config.popularCandidates)) seen.add(id);
     return [...seen];

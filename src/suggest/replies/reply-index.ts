@@ -261,7 +261,7 @@ export interface ReplyIndex {
   readonly clusters: readonly CanonicalReply[];
   /** Brand → group number used by the BM25 indexes (null brand included). */
   readonly brandGroups: ReadonlyMap<string | null, number>;
-  /** Retrieval terms of each cluster's representative text. */
+  /** Retrieval terms of each cluster's representative text, sorted (equal terms adjacent). */
   readonly clusterTerms: ReadonlyArray<readonly string[]>;
   /** Stemmed words (stop words kept) of each representative, for the dual encoder. */
   readonly clusterWords: ReadonlyArray<readonly string[]>;
@@ -273,6 +273,8 @@ export interface ReplyIndex {
   popular(group: number | undefined, k: number): number[];
   /** The canonical reply a text belongs to: same key, or the same article (doc id or URL). */
   lookup(text: string, brand?: string | null): CanonicalReply | undefined;
+  /** The same when the text's key (`replyKey`) is known already. */
+  lookupKey(key: string, text: string, brand?: string | null): CanonicalReply | undefined;
   byDocId(docId: string, brand?: string | null): CanonicalReply | undefined;
 }
 
@@ -290,7 +292,7 @@ export function createReplyIndex(data: ReplyIndexData): ReplyIndex {
   const byArticle = new Map<string, CanonicalReply>();
   for (const cluster of data.clusters) {
     clusterGroups[cluster.id] = groupOf(cluster.brand);
-    clusterTerms.push(retrievalTerms(cluster.text, { mentions: true }));
+    clusterTerms.push(retrievalTerms(cluster.text, { mentions: true }).sort());
     clusterWords.push(stemmedWords(cluster.text));
     for (const key of [`${cluster.brand ?? ''}\u0000${cluster.key}`, `\u0001${cluster.key}`]) {
       const existing = byKey.get(key);
@@ -323,6 +325,15 @@ export function createReplyIndex(data: ReplyIndexData): ReplyIndex {
     if (list.length < 256) list.push(id);
   }
   const scoped = (brand: string | null | undefined, key: string) => (brand === undefined ? `\u0001${key}` : `${brand ?? ''}\u0000${key}`);
+  const lookupKey = (key: string, text: string, brand?: string | null): CanonicalReply | undefined => {
+    const byText = byKey.get(scoped(brand, key));
+    if (byText) return byText;
+    for (const url of urlsIn(text)) {
+      const found = byArticle.get(scoped(brand, `url:${normalizeUrl(url)}`));
+      if (found) return found;
+    }
+    return undefined;
+  };
   return {
     data,
     clusters: data.clusters,
@@ -335,15 +346,8 @@ export function createReplyIndex(data: ReplyIndexData): ReplyIndex {
     popular(group, k) {
       return (group === undefined ? all : (popularity.get(group) ?? [])).slice(0, k);
     },
-    lookup(text, brand) {
-      const byText = byKey.get(scoped(brand, replyKey(text)));
-      if (byText) return byText;
-      for (const url of urlsIn(text)) {
-        const found = byArticle.get(scoped(brand, `url:${normalizeUrl(url)}`));
-        if (found) return found;
-      }
-      return undefined;
-    },
+    lookup: (text, brand) => lookupKey(replyKey(text), text, brand),
+    lookupKey,
     byDocId(docId, brand) {
       return byArticle.get(scoped(brand, `doc:${normalizeDocId(docId)}`));
     },

@@ -72,6 +72,25 @@ export function stemmedWords(templated: string): string[] {
 }
 
 /**
+ * Templated, stemmed words of a message (`reply`: templated as a reply, handles too), memoised:
+ * a live conversation is sent again with every request, so every message but the newest is a
+ * lookup. Bounded (oldest first out); a pure function's cache, so sharing it across listings
+ * changes no result. Callers must not modify the returned array.
+ */
+const WORDS_MEMO_MAX = 20_000;
+const wordsMemo = new Map<string, readonly string[]>();
+export function messageWords(text: string, reply = false): readonly string[] {
+  const key = reply ? `\u0001${text}` : text;
+  let words = wordsMemo.get(key);
+  if (words === undefined) {
+    words = stemmedWords(reply ? templateReply(text) : templateText(text));
+    if (wordsMemo.size >= WORDS_MEMO_MAX) wordsMemo.delete(wordsMemo.keys().next().value!);
+    wordsMemo.set(key, words);
+  }
+  return words;
+}
+
+/**
  * English function words skipped by lexical retrieval (BM25): they match almost every document
  * and make a query cost a scan of most postings. Compared after stemming. The dual encoder keeps
  * them: "would you like" and "anything else" carry a reply's intent.

@@ -6,7 +6,7 @@ import { hashString, seededRandom } from './random.ts';
 import { createReplyRanker, defaultRankerConfig, FEATURE_COUNT, type Combiner, type RankerConfig, type ReplyModelParts, type ReplyRanker } from './ranker.ts';
 import type { ReplyConversation } from './replies.store.ts';
 import { buildReplyIndexData, replyExamples, type ContextMessage, type ReplyExample, type ReplyIndexOptions } from './reply-index.ts';
-import { normalizeDocId, replyKey } from './text.ts';
+import { normalizeDocId, replyKey, stemmedWords, templateReply } from './text.ts';
 
 /**
  * Training the reply model of a listing from its conversations:
@@ -32,6 +32,10 @@ export interface ReplyTrainConfig {
   /** With fewer replies than this, the combination weights are fitted by K-fold cross-fitting instead of one held-out split. */
   crossFitBelow: number;
   crossFitFolds: number;
+  /** suggest lists: a candidate this close (word Jaccard) to the true reply counts as right when its own canonical reply is not in the index. */
+  suggestMatch: number;
+  /** Fewer suggest lists than this: `suggest` uses the `rank` weights. */
+  minSuggestLists: number;
   combinerShare: number;
   rankNegatives: number;
   /** At most this many held-out lists per combiner (time bound). */
@@ -51,6 +55,8 @@ export const defaultReplyTrainConfig: ReplyTrainConfig = {
   refit: true,
   crossFitBelow: 3000,
   crossFitFolds: 5,
+  suggestMatch: 0.6,
+  minSuggestLists: 30,
   combinerShare: 0.2,
   rankNegatives: 30,
   maxCombinerLists: 4000,
@@ -167,7 +173,9 @@ export async function trainReplyModelFromConversations(
     suggest.push(...lists.suggest);
   }
   const rankCombiner = await trainCombiner(rank, FEATURE_COUNT, config.combiner);
-  const suggestCombiner = await trainCombiner(suggest, FEATURE_COUNT, config.combiner);
+  // Too few lists to learn the suggest weights from (a history of mostly one-off replies): the
+  // rank weights are the better guess.
+  const suggestCombiner = suggest.length >= config.minSuggestLists ? await trainCombiner(suggest, FEATURE_COUNT, config.combiner) : rankCombiner;
 
   // The served dual encoder: the one of the single split, or (refit, cross-fitting) one learnt
   // from all conversations — the weights were fitted on scores of encoders like it.
@@ -249,6 +257,14 @@ async function fitDualEncoder(conversations: readonly ReplyConversation[], confi
   };
 }
 
+function jaccard(a: ReadonlySet<string>, words: readonly string[]): number {
+  const b = new Set(words);
+  let shared = 0;
+  for (const word of b) if (a.has(word)) shared++;
+  const union = a.size + b.size - shared;
+  return union === 0 ? 0 : shared / union;
+}
+
 function combinerLists(ranker: ReplyRanker, conversations: readonly ReplyConversation[], config: ReplyTrainConfig, maxLists: number): { rank: CandidateList[]; suggest: CandidateList[] } {
   const random = seededRandom(config.seed ^ 0x5bd1e995);
   const examples = replyExamples(conversations).filter((example) => example.position > 0);
@@ -278,16 +294,28 @@ function combinerLists(ranker: ReplyRanker, conversations: readonly ReplyConvers
     if (texts.length >= 2) {
       rank.push({ features: texts.map((text) => ranker.features(context, ranker.prepareCandidate(text))), positive: 0 });
     }
-    // suggest: the retrieved canonical replies, the true one's cluster being the positive.
-    const truth = message.docId ? (ranker.index.byDocId(normalizeDocId(message.docId), brand) ?? ranker.index.lookup(message.text, brand)) : ranker.index.lookup(message.text, brand);
-    if (!truth) continue;
+    // suggest: the retrieved canonical replies; the positive is the true reply's canonical reply
+    // (same article, same key), else the candidate closest to it in words (Jaccard ≥
+    // `suggestMatch`: a suggestion saying the same thing would have been as good).
     const ids = ranker.candidateClusters(context);
-    let positive = ids.indexOf(truth.id);
-    if (positive < 0) {
+    const truth = message.docId ? (ranker.index.byDocId(normalizeDocId(message.docId), brand) ?? ranker.index.lookup(message.text, brand)) : ranker.index.lookup(message.text, brand);
+    let positive = truth ? ids.indexOf(truth.id) : -1;
+    if (truth && positive < 0) {
       ids.push(truth.id);
       positive = ids.length - 1;
     }
-    if (ids.length < 2) continue;
+    if (!truth && !message.docId) {
+      const words = new Set(stemmedWords(templateReply(message.text)));
+      let best = config.suggestMatch;
+      for (const [i, id] of ids.entries()) {
+        const similarity = jaccard(words, ranker.index.clusterWords[id]!);
+        if (similarity >= best) {
+          best = similarity;
+          positive = i;
+        }
+      }
+    }
+    if (positive < 0 || ids.length < 2) continue;
     suggest.push({ features: ids.map((id) => ranker.features(context, ranker.clusterCandidate(id))), positive });
   }
   return { rank, suggest };
