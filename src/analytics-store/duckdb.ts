@@ -23,6 +23,12 @@ export interface AnalyticsDb {
   appender(table: string): Promise<DuckDBAppender>;
   /** Runs `work` in one transaction; rolls back if it throws. Not re-entrant. */
   transaction<T>(work: () => Promise<T>): Promise<T>;
+  /**
+   * Another connection to the same database, for work that runs beside this connection's (each
+   * connection runs one statement at a time; DuckDB runs statements of different connections
+   * concurrently). Its TEMP tables are its own. `close()` on it closes only that connection.
+   */
+  fork(): Promise<AnalyticsDb>;
   close(): void;
 }
 
@@ -46,7 +52,12 @@ export async function openAnalyticsDb(file: string, options: OpenOptions = {}): 
   } catch (error) {
     throw describeOpenError(file, error);
   }
-  const connection = await instance.connect();
+  return wrap(file, instance, await instance.connect(), () => {
+    instance.closeSync();
+  });
+}
+
+function wrap(file: string, instance: DuckDBInstance, connection: DuckDBConnection, closeInstance: () => void): AnalyticsDb {
   let inTransaction = false;
   const db: AnalyticsDb = {
     path: file,
@@ -74,9 +85,12 @@ export async function openAnalyticsDb(file: string, options: OpenOptions = {}): 
         inTransaction = false;
       }
     },
+    async fork() {
+      return wrap(file, instance, await instance.connect(), () => undefined);
+    },
     close() {
       connection.closeSync();
-      instance.closeSync();
+      closeInstance();
     },
   };
   return db;

@@ -6,6 +6,7 @@ import type { CreateKeyInput, KeyView } from '../auth/index.ts';
 import type { CoreServices } from '../core.ts';
 import type { CreateCsrInput, CsrView } from '../csrs/index.ts';
 import type { CreateListingInput, ListingView } from '../listings/index.ts';
+import type { ScheduleView } from '../schedule/index.ts';
 import { AppError, type Config } from '../platform/index.ts';
 import { serverInfoFile } from '../runtime.ts';
 
@@ -19,7 +20,17 @@ export interface AdminClient {
   createKey(input: CreateKeyInput): Promise<{ key: KeyView; token: string }>;
   listKeys(listingId: string | undefined): Promise<KeyView[]>;
   revokeKey(id: string): Promise<KeyView>;
+  /** A listing's time zone, weekly hours and holidays (all of them); undefined: no such listing. */
+  listingCalendar(listingId: string): Promise<ListingCalendar | undefined>;
 }
+
+export interface ListingCalendar {
+  timeZone: string;
+  weekly: ScheduleView['weekly'];
+  holidays: string[];
+}
+
+const ALL_HOLIDAYS = '1970-01-01';
 
 export function directAdminClient(services: CoreServices): AdminClient {
   return {
@@ -31,6 +42,15 @@ export function directAdminClient(services: CoreServices): AdminClient {
     createKey: (input) => services.keys.create(input),
     listKeys: (listingId) => services.keys.list(listingId),
     revokeKey: (id) => services.keys.revoke(id, undefined),
+    async listingCalendar(listingId) {
+      const schedule = await services.schedule.getSchedule(listingId).catch((error: unknown) => {
+        if (error instanceof AppError && error.code === 'not_found') return undefined;
+        throw error;
+      });
+      if (!schedule) return undefined;
+      const holidays = await services.schedule.listHolidays(listingId, { from: ALL_HOLIDAYS });
+      return { timeZone: schedule.timezone, weekly: schedule.weekly, holidays: holidays.map((holiday) => holiday.date) };
+    },
   };
 }
 
@@ -96,6 +116,15 @@ export async function serverAdminClient(config: Config, baseUrl: string): Promis
       }),
     listKeys: async (listingId) => (await call<{ items: KeyView[] }>('GET', `/v1/keys${listingId ? `?listingId=${encodeURIComponent(listingId)}` : ''}`)).items,
     revokeKey: (id) => call('POST', `/v1/keys/${id}/revoke`),
+    async listingCalendar(listingId) {
+      const schedule = await call<ScheduleView>('GET', '/v1/listing/schedule', undefined, listingId).catch((error: unknown) => {
+        if (error instanceof RemoteProblem && error.code === 'not_found') return undefined;
+        throw error;
+      });
+      if (!schedule) return undefined;
+      const holidays = await call<{ items: Array<{ date: string }> }>('GET', `/v1/listing/holidays?from=${ALL_HOLIDAYS}`, undefined, listingId);
+      return { timeZone: schedule.timezone, weekly: schedule.weekly, holidays: holidays.items.map((holiday) => holiday.date) };
+    },
   };
 }
 

@@ -47,7 +47,7 @@ function printSummary(summary: IngestSummary): string {
     lines.push(
       source.status === 'empty'
         ? `  ${source.source}: empty, nothing to ingest`
-        : `  ${source.source} (${source.format}${resumed}): ${source.records} records: ${source.accepted} new, ${source.updated} updated, ${source.unchanged} unchanged, ${source.quarantined} quarantined; ${source.messages} messages written; ${source.seconds.toFixed(1)} s`,
+        : `  ${source.source} (${source.format}, ${source.engine === 'sql' ? `SQL engine, ${source.checkedInJs} records checked in JS` : 'JS engine'}${resumed}): ${source.records} records: ${source.accepted} new, ${source.updated} updated, ${source.unchanged} unchanged, ${source.quarantined} quarantined; ${source.messages} messages written; ${source.seconds.toFixed(1)} s`,
     );
   }
   lines.push(
@@ -73,11 +73,12 @@ export function registerIngestCommands(program: Command): void {
     .description('load interaction records into the analytics store (DuckDB), validated, redacted and quarantined')
     .argument('<paths...>', 'input files (.gz accepted); - reads stdin')
     .requiredOption('--listing <id>', 'listing (tenant) the records belong to')
-    .addOption(new Option('--format <format>', 'input format (default: inferred from the extension or content)').choices([...ingestFormats, 'parquet']))
-    .option('--interactions <file>', 'CSV: the interactions table joined by id to the messages table given as the path')
+    .addOption(new Option('--format <format>', 'input format (default: inferred from the extension or content)').choices([...ingestFormats]))
+    .option('--interactions <file>', 'CSV or Parquet: the interactions table joined by id to the messages table given as the path')
     .option('--no-redact', 'store raw text (only for listings in INGEST_RAW_TEXT_LISTINGS)')
     .option('--id-prefix <prefix>', 'prefix for ids derived from file names (uss); default the file name')
-    .option('--batch-size <n>', 'interactions per transaction', positiveInt, 1000)
+    .option('--batch-size <n>', 'interactions per transaction (default 1,000; 10,000 on the SQL path)', positiveInt)
+    .addOption(new Option('--engine <engine>', 'sql: the SQL fast path where it applies (default); js: record by record').choices(['sql', 'js']))
     .option('--max-record-bytes <n>', 'larger records are quarantined as oversize', positiveInt, 16 * 1024 * 1024)
     .option('--quiet', 'no progress on stderr')
     .option('--json', 'print the summary as JSON')
@@ -85,7 +86,13 @@ export function registerIngestCommands(program: Command): void {
       'after',
       `
 Formats: jsonl (canonical, schemas/interaction.schema.json), json (an array of canonical records),
-uss (user-satisfaction dialogues), ibm-twitter, abcd, csv. Parquet is not supported yet.
+uss (user-satisfaction dialogues), ibm-twitter, abcd, csv, parquet (the CSV tables' columns,
+typed or not; read by DuckDB).
+
+Engines: canonical JSONL, CSV and Parquet files are loaded by the SQL engine (DuckDB parses,
+validates and redacts whole chunks; records its rules do not accept are checked by the JS path
+one by one, so the tables are the same); the other formats, stdin CSV and --engine js use the
+JS path record by record.
 
 CSV: a messages table (one row per message; columns interaction_id, seq, role, kind, channel, ts,
 text, transcript, message_id, csr_id, attachment, labels, meta) and optionally an interactions
@@ -106,7 +113,18 @@ process at a time; while another holds it, this command stops with a message nam
     .action(
       async (
         paths: string[],
-        options: { listing: string; format?: string; interactions?: string; redact: boolean; idPrefix?: string; batchSize: number; maxRecordBytes: number; quiet?: boolean; json?: boolean },
+        options: {
+          listing: string;
+          format?: string;
+          interactions?: string;
+          redact: boolean;
+          idPrefix?: string;
+          batchSize?: number;
+          engine?: 'sql' | 'js';
+          maxRecordBytes: number;
+          quiet?: boolean;
+          json?: boolean;
+        },
       ) => {
         const config = loadConfigFromEnv();
         const listingId = listingIdSchema.parse(options.listing);
@@ -138,7 +156,8 @@ process at a time; while another holds it, this command stops with a message nam
                 listingId,
                 paths: paths.map((file) => path.resolve(file)),
                 redact: options.redact,
-                batchSize: options.batchSize,
+                ...(options.batchSize ? { batchSize: options.batchSize } : {}),
+                ...(options.engine ? { engine: options.engine } : {}),
                 maxRecordBytes: options.maxRecordBytes,
                 ...(format ? { format } : {}),
                 ...(options.interactions ? { interactions: path.resolve(options.interactions) } : {}),
@@ -169,7 +188,8 @@ process at a time; while another holds it, this command stops with a message nam
               ...(format ? { format } : {}),
               ...(options.interactions ? { interactions: options.interactions } : {}),
               redact: options.redact,
-              batchSize: options.batchSize,
+              ...(options.batchSize ? { batchSize: options.batchSize } : {}),
+              ...(options.engine ? { engine: options.engine } : {}),
               maxRecordBytes: options.maxRecordBytes,
               ...(options.idPrefix ? { idPrefix: options.idPrefix } : {}),
               signal: controller.signal,

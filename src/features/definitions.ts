@@ -1,5 +1,16 @@
 import { messageKinds, senderRoles } from '../messages/index.ts';
-import { defineFeature, type AnalyzedMessage, type CalendarParts, type Feature, type FeatureContext, type SparseFeatureDefinition } from './feature.ts';
+import { weekdays } from '../schedule/index.ts';
+import {
+  DEFAULT_BUSINESS_HOURS,
+  defineFeature,
+  openByDefault,
+  type AnalyzedMessage,
+  type CalendarParts,
+  type Feature,
+  type FeatureCalendar,
+  type FeatureContext,
+  type SparseFeatureDefinition,
+} from './feature.ts';
 import { INTENT_LEXICON, NGRAM_BUCKETS, intents, ngramCounts } from './text.ts';
 
 /**
@@ -144,7 +155,13 @@ function spanUpdate(state: SpanState, message: AnalyzedMessage): SpanState {
   return state;
 }
 /** A calendar part of the conversation start (its first timestamped message), fixed once known. */
-function startFeature(name: string, description: string, type: 'int' | 'category', part: (calendar: CalendarParts) => number | string, sql: string): Feature {
+function startFeature(
+  name: string,
+  description: string,
+  type: 'int' | 'category',
+  part: (calendar: CalendarParts) => number | string,
+  sql: (calendar: FeatureCalendar) => string,
+): Feature {
   return defineFeature<{ known: boolean; value: number | string | null }>({
     name,
     description,
@@ -172,8 +189,27 @@ export function seasonOf(month: number): 'winter' | 'spring' | 'summer' | 'autum
   return 'autumn';
 }
 
-// The start instant in UTC (SQL form: correct only for UTC, the default; see the catalogue).
-const START_SQL = 'make_timestamp(CAST(first_value(ts_ms IGNORE NULLS) OVER upto AS BIGINT) * 1000)';
+// The start instant as a wall-clock time in the listing's zone (a naive TIMESTAMP): make_timestamp
+// reads the epoch as UTC, timezone() converts it exactly.
+const START_UTC = 'make_timestamp(CAST(first_value(ts_ms IGNORE NULLS) OVER upto AS BIGINT) * 1000)';
+function startLocal(calendar: FeatureCalendar): string {
+  return calendar.timeZone === 'UTC' ? START_UTC : `timezone(${sqlString(calendar.timeZone)}, timezone('UTC', ${START_UTC}))`;
+}
+
+/** SQL true when the listing is open at the wall-clock time `local`, as business-hours.ts decides. */
+function openSql(calendar: FeatureCalendar, local: string): string {
+  const seconds = (clock: string) => Number(clock.slice(0, 2)) * 3600 + Number(clock.slice(3, 5)) * 60;
+  const weekly = calendar.weekly ?? DEFAULT_BUSINESS_HOURS;
+  const second = `(hour(${local}) * 3600 + minute(${local}) * 60 + second(${local}))`;
+  const days = weekdays
+    .map((day, index) => {
+      const intervals = weekly[day].map((interval) => `(${second} >= ${seconds(interval.open)} AND ${second} < ${seconds(interval.close)})`);
+      return `WHEN ${index + 1} THEN ${intervals.length > 0 ? intervals.join(' OR ') : 'false'}`;
+    })
+    .join(' ');
+  const holiday = calendar.holidays.length > 0 ? `strftime(${local}, '%Y-%m-%d') NOT IN (${calendar.holidays.map(sqlString).join(', ')}) AND ` : '';
+  return `(${holiday}CASE isodow(${local}) ${days} END)`;
+}
 
 function flagFeature(name: string, description: string, test: (message: AnalyzedMessage, context: FeatureContext) => boolean, sql?: string): Feature {
   return defineFeature<boolean>({
@@ -303,14 +339,17 @@ export const denseFeatures: readonly Feature[] = [
     value: (state) => (state.first === null || state.last === null ? null : (state.last - state.first) / 1000),
     sql: '(last_value(ts_ms IGNORE NULLS) OVER upto - first_value(ts_ms IGNORE NULLS) OVER upto) / 1000',
   }),
-  startFeature('start_hour', 'Hour (0–23) of the first timestamped message, in the listing time zone (UTC by default)', 'int', (c) => c.hour, `hour(${START_SQL})`),
-  startFeature('start_weekday', 'ISO weekday (1 Monday … 7 Sunday) of the first timestamped message', 'int', (c) => c.weekday, `isodow(${START_SQL})`),
+  startFeature('start_hour', 'Hour (0–23) of the first timestamped message, in the listing time zone (UTC by default)', 'int', (c) => c.hour, (cal) => `hour(${startLocal(cal)})`),
+  startFeature('start_weekday', 'ISO weekday (1 Monday … 7 Sunday) of the first timestamped message', 'int', (c) => c.weekday, (cal) => `isodow(${startLocal(cal)})`),
   startFeature(
     'start_season',
     'Meteorological season (northern hemisphere) of the first timestamped message: winter (Dec–Feb), spring, summer, autumn',
     'category',
     (c) => seasonOf(c.month),
-    `CASE WHEN month(${START_SQL}) IN (12, 1, 2) THEN 'winter' WHEN month(${START_SQL}) <= 5 THEN 'spring' WHEN month(${START_SQL}) <= 8 THEN 'summer' WHEN month(${START_SQL}) <= 11 THEN 'autumn' END`,
+    (cal) => {
+      const start = startLocal(cal);
+      return `CASE WHEN month(${start}) IN (12, 1, 2) THEN 'winter' WHEN month(${start}) <= 5 THEN 'spring' WHEN month(${start}) <= 8 THEN 'summer' WHEN month(${start}) <= 11 THEN 'autumn' END`;
+    },
   ),
   defineFeature<string | null>({
     name: 'source_channel',
@@ -382,6 +421,25 @@ export const denseFeatures: readonly Feature[] = [
     'Position of the first CSR message asking a diagnostic question: a question sentence that is not a greeting or closing formula (text.ts COURTESY_QUESTIONS); null before one',
     (m) => m.role === 'csr' && m.diagnosticQuestion,
   ),
+  // Appended last, so that the positions of the features before it stay as they were.
+  defineFeature<{ known: boolean; value: boolean | null }>({
+    name: 'after_hours',
+    description:
+      "The first timestamped message came outside the listing's business hours: its weekly schedule and holidays (the ticket core's), in its time zone; a listing without weekly hours is taken to open Monday–Friday 08:00–18:00 local time, holidays still closed. Null before a timestamped message",
+    type: 'bool',
+    version: 1,
+    nullable: true,
+    initState: () => ({ known: false, value: null }),
+    update: (state, message, context) => {
+      if (!state.known && message.tsMs !== null) {
+        state.known = true;
+        state.value = !(context.isOpen ? context.isOpen(message.tsMs) : openByDefault(context.calendar(message.tsMs)));
+      }
+      return state;
+    },
+    value: (state) => state.value,
+    sql: (calendar) => `NOT ${openSql(calendar, startLocal(calendar))}`,
+  }),
 ];
 
 export const ngramFeature: SparseFeatureDefinition = {

@@ -1,4 +1,5 @@
 import type { MessageKind, SenderRole } from '../messages/index.ts';
+import { isBusinessOpen, type WeeklyHours } from '../schedule/index.ts';
 import { capsWords, codePoints, intentBits, isDiagnosticQuestion, scoreTone, tokenize, wordsOf } from './text.ts';
 
 /**
@@ -55,6 +56,47 @@ export interface FeatureContext {
   sourceChannel: string | null;
   /** Local calendar of an instant in the listing's time zone (UTC unless the listing has one). */
   calendar: (epochMs: number) => CalendarParts;
+  /**
+   * Whether the listing is open at an instant (its business hours; see FeatureCalendar). Absent:
+   * DEFAULT_BUSINESS_HOURS in `calendar`'s zone, without holidays (openByDefault).
+   */
+  isOpen?: (epochMs: number) => boolean;
+}
+
+/** DEFAULT_BUSINESS_HOURS from calendar parts (its hours are whole, so the hour is enough). */
+export function openByDefault(parts: CalendarParts): boolean {
+  return parts.weekday <= 5 && parts.hour >= 8 && parts.hour < 18;
+}
+
+/**
+ * A listing's calendar as the features use it: its time zone, its weekly hours and holidays
+ * (the ticket core's schedule, src/schedule). A listing without weekly hours gets
+ * DEFAULT_BUSINESS_HOURS for the after-hours feature (the ticket core would call it open around
+ * the clock, which makes "after hours" meaningless); its holidays still close.
+ */
+export interface FeatureCalendar {
+  timeZone: string;
+  weekly: WeeklyHours | null;
+  /** Closed local dates, "YYYY-MM-DD". */
+  holidays: readonly string[];
+}
+
+const weekday = [{ open: '08:00', close: '18:00' }];
+/** Monday to Friday, 08:00–18:00 local time. */
+export const DEFAULT_BUSINESS_HOURS: WeeklyHours = { mon: weekday, tue: weekday, wed: weekday, thu: weekday, fri: weekday, sat: [], sun: [] };
+
+export const UTC_CALENDAR: FeatureCalendar = { timeZone: 'UTC', weekly: null, holidays: [] };
+
+/** The opening test of a calendar, as business-hours.ts computes it. */
+export function openingTest(calendar: FeatureCalendar): (epochMs: number) => boolean {
+  // The default hours are whole hours: the local hour and weekday decide (cheap, for live scoring).
+  if (calendar.weekly === null && calendar.holidays.length === 0) {
+    const parts = zonedCalendar(calendar.timeZone);
+    return (epochMs) => openByDefault(parts(epochMs));
+  }
+  const schedule = { timezone: calendar.timeZone, weekly: calendar.weekly ?? DEFAULT_BUSINESS_HOURS };
+  const holidays = calendar.holidays.map((date) => ({ date }));
+  return (epochMs) => isBusinessOpen(schedule, holidays, new Date(epochMs));
 }
 
 export interface FeatureDefinition<S> {
@@ -76,9 +118,10 @@ export interface FeatureDefinition<S> {
   /**
    * The same feature as a DuckDB expression of window aggregates, each `OVER upto` (the
    * conversation's messages so far), over the columns of the batch base query (features.sql.ts);
-   * undefined when only the online form exists.
+   * a function of the listing's calendar for the calendar features; undefined when only the
+   * online form exists.
    */
-  sql?: string;
+  sql?: string | ((calendar: FeatureCalendar) => string);
 }
 
 /** A definition with its state type erased, as the registry holds it. */

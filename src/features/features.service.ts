@@ -1,6 +1,7 @@
 import type { AnalyticsDb } from '../analytics-store/index.ts';
 import { createFeatureWriter, deleteListingFeatures, ensureFeatureTables, listConversations, readMessages } from './features.store.ts';
-import { createOnlineFeatures, featureRegistry, featureSetVersion } from './registry.ts';
+import type { FeatureCalendar } from './feature.ts';
+import { createOnlineFeatures, featureRegistry, featureSetVersion, resolveCalendar } from './registry.ts';
 
 /**
  * The batch build: replays each conversation's stored messages, in (interaction, seq) order,
@@ -11,7 +12,12 @@ import { createOnlineFeatures, featureRegistry, featureSetVersion } from './regi
 
 export interface FeatureBuildOptions {
   listingId: string;
-  /** IANA zone for the calendar features (the listing's), UTC by default. */
+  /**
+   * The listing's time zone, weekly hours and holidays (from the ticket core: see
+   * `listingFeatureCalendar` in src/schedule); UTC and the default hours without it.
+   */
+  calendar?: FeatureCalendar;
+  /** IANA zone for the calendar features, overriding the calendar's. */
   timeZone?: string;
   /** Interactions read per query. */
   batchSize?: number;
@@ -27,6 +33,10 @@ export interface FeatureBuildProgress {
 export interface FeatureBuildSummary {
   listingId: string;
   featureSet: string;
+  /** The calendar the build used: its zone, and whether weekly hours came from the listing's schedule. */
+  timeZone: string;
+  schedule: 'listing' | 'default';
+  holidays: number;
   denseFeatures: number;
   interactions: number;
   prefixes: number;
@@ -42,6 +52,7 @@ export async function buildFeatures(db: AnalyticsDb, options: FeatureBuildOption
   const batchSize = options.batchSize ?? 500;
   const tablesRecreated = await ensureFeatureTables(db);
   const conversations = await listConversations(db, options.listingId);
+  const calendar = resolveCalendar(options);
   let prefixes = 0;
   let ngramRows = 0;
   let done = 0;
@@ -58,7 +69,7 @@ export async function buildFeatures(db: AnalyticsDb, options: FeatureBuildOption
         );
         let cursor = 0;
         for (const conversation of batch) {
-          const online = createOnlineFeatures({ sourceChannel: conversation.sourceChannel, ...(options.timeZone ? { timeZone: options.timeZone } : {}) });
+          const online = createOnlineFeatures({ sourceChannel: conversation.sourceChannel, calendar });
           let last = 0;
           while (cursor < messages.length && messages[cursor]!.interactionId === conversation.id) {
             const message = messages[cursor++]!;
@@ -85,6 +96,9 @@ export async function buildFeatures(db: AnalyticsDb, options: FeatureBuildOption
   return {
     listingId: options.listingId,
     featureSet: featureSetVersion,
+    timeZone: calendar.timeZone,
+    schedule: calendar.weekly ? 'listing' : 'default',
+    holidays: calendar.holidays.length,
     denseFeatures: featureRegistry.dense.length,
     interactions: conversations.length,
     prefixes,

@@ -1,5 +1,5 @@
 import type { AnalyticsDb } from '../analytics-store/index.ts';
-import type { FeatureValue } from './feature.ts';
+import { UTC_CALENDAR, type FeatureCalendar, type FeatureValue } from './feature.ts';
 import { quoteIdent } from './features.store.ts';
 import { featureRegistry } from './registry.ts';
 
@@ -9,8 +9,8 @@ import { featureRegistry } from './registry.ts';
  * `interactions` tables alone. It shares no code with the online definitions beyond the
  * expressions written next to them, so the parity test comparing the two is meaningful.
  *
- * The calendar features' SQL forms are UTC (DuckDB's session zone); with another time zone only
- * the online form is right.
+ * The calendar features' SQL forms take the listing's calendar (time zone, weekly hours,
+ * holidays), as the online forms do.
  */
 
 /** Per-message columns the SQL forms may use. */
@@ -34,10 +34,13 @@ const CASTS = { int: 'INTEGER', float: 'DOUBLE', bool: 'BOOLEAN', category: 'VAR
 /** Names of the features the SQL path computes. */
 export const sqlFeatureNames: readonly string[] = featureRegistry.dense.filter((feature) => feature.sql !== undefined).map((feature) => feature.name);
 
-export function sqlPrefixQuery(): string {
+export function sqlPrefixQuery(calendar: FeatureCalendar = UTC_CALENDAR): string {
   const columns = featureRegistry.dense
     .filter((feature) => feature.sql !== undefined)
-    .map((feature) => `CAST(${feature.sql} AS ${CASTS[feature.type]}) AS ${quoteIdent(feature.name)}`);
+    .map((feature) => {
+      const sql = typeof feature.sql === 'function' ? feature.sql(calendar) : feature.sql!;
+      return `CAST(${sql} AS ${CASTS[feature.type]}) AS ${quoteIdent(feature.name)}`;
+    });
   return `WITH base AS (${BASE})
   SELECT interaction_id, seq, ${columns.join(',\n    ')}
   FROM base
@@ -48,8 +51,8 @@ export function sqlPrefixQuery(): string {
 export type SqlFeatureRow = { interaction_id: string; seq: number } & Record<string, FeatureValue>;
 
 /** The SQL-defined features after every message of every conversation of a listing. */
-export async function sqlPrefixFeatures(db: AnalyticsDb, listingId: string): Promise<SqlFeatureRow[]> {
-  return db.all<SqlFeatureRow>(sqlPrefixQuery(), { listing: listingId });
+export async function sqlPrefixFeatures(db: AnalyticsDb, listingId: string, calendar: FeatureCalendar = UTC_CALENDAR): Promise<SqlFeatureRow[]> {
+  return db.all<SqlFeatureRow>(sqlPrefixQuery(calendar), { listing: listingId });
 }
 
 /** The n-gram map after each prefix, summed from the stored per-message deltas. */

@@ -10,10 +10,14 @@ export {
   type FeatureMessage,
   type FeatureType,
   type FeatureValue,
+  type FeatureCalendar,
   type SparseFeatureDefinition,
+  DEFAULT_BUSINESS_HOURS,
+  UTC_CALENDAR,
+  openingTest,
 } from './feature.ts';
 export { KNOWN_CHANNELS, seasonOf } from './definitions.ts';
-export { featureRegistry, featureSetVersion, createOnlineFeatures, toFeatureMessage, type OnlineFeatures, type OnlineOptions } from './registry.ts';
+export { featureRegistry, featureSetVersion, createOnlineFeatures, toFeatureMessage, resolveCalendar, type OnlineFeatures, type OnlineOptions } from './registry.ts';
 export {
   tokenize,
   scoreTone,

@@ -3,7 +3,9 @@ import type { InteractionMessage } from '../ingest/index.ts';
 import { denseFeatures, ngramFeature } from './definitions.ts';
 import {
   analyzeMessage,
+  openingTest,
   zonedCalendar,
+  type FeatureCalendar,
   type AnalyzedMessage,
   type Feature,
   type FeatureContext,
@@ -42,7 +44,9 @@ export const featureSetVersion: string = (() => {
 export interface OnlineOptions {
   /** The interaction's source channel (source.channel), when known. */
   sourceChannel?: string | null;
-  /** IANA time zone for the calendar features; UTC by default. */
+  /** The listing's time zone, weekly hours and holidays; UTC and the default hours by default. */
+  calendar?: FeatureCalendar;
+  /** IANA time zone for the calendar features (overrides the calendar's). */
   timeZone?: string;
 }
 
@@ -66,7 +70,8 @@ export interface OnlineFeatures {
 
 export function createOnlineFeatures(options: OnlineOptions = {}): OnlineFeatures {
   const features = featureRegistry.dense;
-  const context: FeatureContext = { sourceChannel: options.sourceChannel ?? null, calendar: zonedCalendar(options.timeZone) };
+  const calendar = resolveCalendar(options);
+  const context: FeatureContext = { sourceChannel: options.sourceChannel ?? null, calendar: zonedCalendar(calendar.timeZone), isOpen: openingTest(calendar) };
   const states: unknown[] = features.map((feature) => feature.initState());
   const grams = new Map<number, number>();
   let length = 0;
@@ -89,6 +94,12 @@ export function createOnlineFeatures(options: OnlineOptions = {}): OnlineFeature
     ngrams: () => grams,
     ngramDelta: () => delta,
   };
+}
+
+/** The calendar the options describe: the given one (or UTC and the default hours), with `timeZone` overriding its zone. */
+export function resolveCalendar(options: Pick<OnlineOptions, 'calendar' | 'timeZone'>): FeatureCalendar {
+  const calendar = options.calendar ?? { timeZone: 'UTC', weekly: null, holidays: [] };
+  return options.timeZone ? { ...calendar, timeZone: options.timeZone } : calendar;
 }
 
 /** A canonical interaction message as the features see it. */

@@ -6,8 +6,9 @@ import { csvAdapter } from './adapters/csv.adapter.ts';
 import { ibmTwitterAdapter } from './adapters/ibm-twitter.adapter.ts';
 import { jsonArrayAdapter, jsonlAdapter } from './adapters/jsonl.adapter.ts';
 import { ussAdapter } from './adapters/uss.adapter.ts';
+import { FormatProblem } from './readers.ts';
 
-export const ingestFormats = ['jsonl', 'json', 'csv', 'uss', 'ibm-twitter', 'abcd'] as const;
+export const ingestFormats = ['jsonl', 'json', 'csv', 'parquet', 'uss', 'ibm-twitter', 'abcd'] as const;
 export type IngestFormat = (typeof ingestFormats)[number];
 
 export const adapters: Record<IngestFormat, { adapter: Adapter; seekable: boolean }> = {
@@ -15,15 +16,19 @@ export const adapters: Record<IngestFormat, { adapter: Adapter; seekable: boolea
   json: { adapter: jsonArrayAdapter(), seekable: false },
   // Not seekable: a resumed read re-reads the header (and the interactions table) and skips.
   csv: { adapter: csvAdapter, seekable: false },
+  // Read by DuckDB (read_parquet) on the SQL path only; this adapter is never reached.
+  parquet: { adapter: parquetAdapter, seekable: false },
   uss: { adapter: ussAdapter, seekable: true },
   'ibm-twitter': { adapter: ibmTwitterAdapter, seekable: false },
   abcd: { adapter: abcdAdapter, seekable: false },
 };
 
 /** Formats named on the command line that are planned but not implemented yet. */
-const later: Record<string, string> = {
-  parquet: 'Parquet input is not supported yet; convert it to canonical JSONL, e.g. `duckdb -c "COPY (…) TO \'x.jsonl\'"`',
-};
+const later: Record<string, string> = {};
+
+function parquetAdapter(): AsyncGenerator<never> {
+  throw new FormatProblem('Parquet is read by the SQL engine only');
+}
 
 export function checkFormatName(name: string): IngestFormat {
   if ((ingestFormats as readonly string[]).includes(name)) return name as IngestFormat;
@@ -55,7 +60,7 @@ export function detectFormat(sourceName: string, head: Buffer): IngestFormat | u
   const extension = path.extname(sourceName.replace(/\.gz$/i, '')).toLowerCase();
   if (extension === '.jsonl' || extension === '.ndjson') return 'jsonl';
   if (extension === '.csv') return checkFormatName('csv');
-  if (extension === '.parquet') return checkFormatName('parquet');
+  if (extension === '.parquet' || text.startsWith('PAR1')) return 'parquet';
   if (start.startsWith('[')) {
     if (/"dialogHeader"\s*:/.test(text)) return 'ibm-twitter';
     if (/"convo_id"\s*:/.test(text)) return 'abcd';

@@ -1,5 +1,5 @@
 export * from './interaction.schemas.ts';
-export { createIngestService, safeExcerpt, type IngestService, type IngestOptions, type IngestProgress, type IngestSummary, type SourceSummary } from './ingest.service.ts';
+export { createIngestService, safeExcerpt, type IngestService, type IngestOptions, type IngestProgress, type IngestSummary, type SourceSummary, type IngestEngine } from './ingest.service.ts';
 export { ingestFormats, checkFormatName, detectFormat, type IngestFormat } from './formats.ts';
 export { listQuarantine, countRows, type QuarantineRow, type TableCounts } from './ingest.store.ts';
 export { quarantineReasons, type QuarantineReason } from './adapters/adapter.ts';

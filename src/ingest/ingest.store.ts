@@ -64,11 +64,19 @@ function appendText(appender: DuckDBAppender, value: string | undefined | null) 
   if (value === undefined || value === null) appender.appendNull();
   else appender.appendVarchar(value);
 }
-// ISO strings go in as VARCHAR and DuckDB casts them to the TIMESTAMPTZ column: several times
-// cheaper than building a timestamp value in JS (validation already guaranteed the format).
+// The Appender's own VARCHAR → TIMESTAMPTZ conversion ignores a zone offset (it read
+// 10:00+05:30 as 10:00 UTC), so the instant is computed here: Date.parse for the whole seconds
+// (validation guaranteed an ISO 8601 date-time with a zone) plus the fraction to the microsecond,
+// as DuckDB's CAST reads it.
+export function isoToMicros(value: string): bigint {
+  const fraction = /\.(\d+)/.exec(value);
+  const whole = fraction ? value.slice(0, fraction.index) + value.slice(fraction.index + fraction[0].length) : value;
+  const micros = fraction ? BigInt(fraction[1]!.padEnd(6, '0').slice(0, 6)) : 0n;
+  return BigInt(Date.parse(whole)) * 1000n + micros;
+}
 function appendTs(appender: DuckDBAppender, value: string | undefined) {
   if (value === undefined) appender.appendNull();
-  else appender.appendVarchar(value);
+  else appender.appendTimestampTZ(new DuckDBTimestampTZValue(isoToMicros(value)));
 }
 function appendBool(appender: DuckDBAppender, value: boolean | undefined) {
   if (value === undefined) appender.appendNull();
@@ -130,13 +138,16 @@ export async function appendInteractions(
     now: Date;
     /** Messages an interaction already has in the table: its records' messages continue after them. */
     storedMessages?: ReadonlyMap<string, number>;
+    /** Tables to append to (the staging copies); the stored tables by default. */
+    tables?: { interactions: string; messages: string; labels: string; events: string };
   },
 ): Promise<number> {
   if (items.length === 0) return 0;
-  const interactions = await db.appender('interactions');
-  const messages = await db.appender('messages');
-  const labels = await db.appender('labels');
-  const events = await db.appender('interaction_events');
+  const tables = context.tables ?? { interactions: 'interactions', messages: 'messages', labels: 'labels', events: 'interaction_events' };
+  const interactions = await db.appender(tables.interactions);
+  const messages = await db.appender(tables.messages);
+  const labels = await db.appender(tables.labels);
+  const events = await db.appender(tables.events);
   const now = new DuckDBTimestampTZValue(BigInt(context.now.getTime()) * 1000n);
   let messageCount = 0;
   const label = (interactionId: string, seq: number | undefined, kind: string, name: string, value: LabelValue | undefined) => {

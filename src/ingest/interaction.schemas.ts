@@ -33,23 +33,29 @@ export const interactionEventTypes = [
 export type InteractionStatus = (typeof interactionStatuses)[number];
 export type InteractionEventType = (typeof interactionEventTypes)[number];
 
+/**
+ * The patterns the schema checks strings against, named so that the SQL fast path
+ * (fast-rules.ts) checks exactly the same ones. Each is also valid RE2 (DuckDB's regex engine).
+ */
+export const recordPatterns = {
+  // Control characters in ids break exports and terminal output; nothing legitimate needs them.
+  // eslint-disable-next-line no-control-regex
+  identifier: /^[^\u0000-\u001f\u007f]+$/,
+  channel: /^[a-z][a-z0-9_-]{0,31}$/,
+  label: /^[a-zA-Z][a-zA-Z0-9_.:-]{0,63}$/,
+} as const;
+
 const timestamp = z.iso
   .datetime({ offset: true })
   .describe('ISO 8601 date-time with a zone, e.g. 2020-02-25T17:40:50Z or 2020-02-25T18:40:50+01:00');
-const identifier = z
-  .string()
-  .min(1)
-  // Control characters in ids break exports and terminal output; nothing legitimate needs them.
-  // eslint-disable-next-line no-control-regex
-  .regex(/^[^\u0000-\u001f\u007f]+$/, 'no control characters')
-  .max(200);
+/** The pattern zod checks timestamps against (RE2-compatible). */
+export const timestampPattern: RegExp = timestamp.def.pattern!;
+const identifier = z.string().min(1).regex(recordPatterns.identifier, 'no control characters').max(200);
 const channelName = z
   .string()
-  .regex(/^[a-z][a-z0-9_-]{0,31}$/, 'a channel name such as chat, sms, voice, email, twitter')
+  .regex(recordPatterns.channel, 'a channel name such as chat, sms, voice, email, twitter')
   .describe('Channel the message travelled on (chat, sms, voice, email, ivr, twitter, …)');
-const labelName = z
-  .string()
-  .regex(/^[a-zA-Z][a-zA-Z0-9_.:-]{0,63}$/, 'a label name: a letter, then letters, digits, _ . : -');
+const labelName = z.string().regex(recordPatterns.label, 'a label name: a letter, then letters, digits, _ . : -');
 
 export const jsonValue = z.json().meta({ id: 'JsonValue' });
 export const labelValue = z.union([z.string().max(2000), z.number(), z.boolean()]);

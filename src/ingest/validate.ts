@@ -12,9 +12,10 @@ export type Validated =
   | { ok: true; record: InteractionRecord }
   | { ok: false; reason: 'invalid_record' | 'impossible_timestamp' | 'wrong_listing'; detail: string };
 
-const EARLIEST = Date.parse('1990-01-01T00:00:00Z');
-const FUTURE_SLACK_MS = 24 * 3600 * 1000;
-const SKEW_MS = 5 * 60 * 1000;
+// Exported for the SQL fast path (fast-rules.ts), which checks the same bounds.
+export const EARLIEST = Date.parse('1990-01-01T00:00:00Z');
+export const FUTURE_SLACK_MS = 24 * 3600 * 1000;
+export const SKEW_MS = 5 * 60 * 1000;
 
 export function validateInteraction(value: unknown, context: { listingId: string; now: Date }): Validated {
   const parsed = interactionSchema.safeParse(value);

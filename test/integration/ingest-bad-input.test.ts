@@ -150,7 +150,7 @@ describe('ingest of bad input', () => {
 
   it('says clearly what it cannot read', async () => {
     await writeFile(file('data.parquet'), 'PAR1');
-    await expect(fx.ingest({ paths: [file('data.parquet')] })).rejects.toThrow(/Parquet input is not supported yet/);
+    await expect(fx.ingest({ paths: [file('data.parquet')] })).rejects.toThrow(/cannot read .*data\.parquet as Parquet/);
     // A CSV with only its header holds nothing; one without the required columns says which.
     await writeFile(file('data.csv'), 'interaction_id,role,text\n');
     expect(await fx.ingest({ paths: [file('data.csv')], listingId: 'header-only' })).toMatchObject({ records: 0, accepted: 0, quarantined: 0 });

@@ -77,10 +77,10 @@ describe('npx loopwise ingest / quarantine', () => {
   it('explains usage errors and unsupported formats', async () => {
     const parquet = await cli('ingest', MWOZ, '--listing', 'acme', '--format', 'parquet', '--quiet');
     expect(parquet.code).toBe(2);
-    expect(parquet.stderr).toMatch(/Parquet input is not supported yet/);
+    expect(parquet.stderr).toMatch(/cannot read .*MWOZ\.txt as Parquet/);
     const pairing = await cli('ingest', MWOZ, '--interactions', MWOZ, '--listing', 'acme', '--quiet');
     expect(pairing.code).toBe(2);
-    expect(pairing.stderr).toMatch(/goes with CSV input/);
+    expect(pairing.stderr).toMatch(/goes with CSV or Parquet input/);
     const listing = await cli('ingest', MWOZ, '--listing', 'Not Valid', '--quiet');
     expect(listing.code).toBe(2);
     const missing = await cli('ingest', path.join(fx.dir, 'nope.jsonl'), '--listing', 'acme', '--quiet');

@@ -130,7 +130,7 @@ describe('ingest --format csv', () => {
     const swapped = await fx.ingest({ paths: [file('pair.interactions.csv')], listingId: 'swapped' });
     expect(swapped).toMatchObject({ accepted: 0, quarantined: 1 });
     expect((await listQuarantine(fx.db, { listingId: 'swapped' }))[0]!.detail).toMatch(/looks like an interactions table/);
-    await expect(fx.ingest({ paths: [file('g.jsonl')], interactions: file('pair.interactions.csv') })).rejects.toThrow(/goes with CSV input/);
+    await expect(fx.ingest({ paths: [file('g.jsonl')], interactions: file('pair.interactions.csv') })).rejects.toThrow(/goes with CSV or Parquet input/);
   });
 });
 

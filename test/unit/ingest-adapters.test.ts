@@ -188,7 +188,8 @@ describe('format detection', () => {
     expect(detectFormat('empty.txt', Buffer.from('  \n'))).toBeUndefined();
     expect(detectFormat('x.csv', Buffer.from('a,b'))).toBe('csv');
     expect(detectFormat('x.csv.gz', Buffer.from('a,b'))).toBe('csv');
-    expect(() => detectFormat('x.parquet', Buffer.from('PAR1'))).toThrow(/Parquet input is not supported yet/);
+    expect(detectFormat('x.parquet', Buffer.from('PAR1'))).toBe('parquet');
+    expect(detectFormat('export', Buffer.from('PAR1\u0015'))).toBe('parquet');
     expect(() => detectFormat('x.bin', Buffer.from('hello'))).toThrow(/--format/);
   });
 });

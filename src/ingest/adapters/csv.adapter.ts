@@ -18,7 +18,7 @@ import { decodeRaw, type Adapter, type AdapterContext, type Candidate, type Quar
  * read counts as part of the group being read), and so does a malformed interactions row.
  */
 
-interface Row {
+export interface Row {
   fields: CsvField[];
   line: number;
   text: string;
@@ -215,6 +215,29 @@ function interactionFields(row: Row, columns: Map<string, number>): Record<strin
   return record;
 }
 
+/**
+ * One interaction's record from its rows of the messages table and its row of the interactions
+ * table, or why it cannot be built (a JSON column that is not JSON, inconsistent `seq`). Shared
+ * with the SQL fast path, which builds here the records its rules send back.
+ */
+export function csvGroupRecord(
+  id: string,
+  rows: Row[],
+  messageColumns: Map<string, number>,
+  interaction: { row: Row; columns: Map<string, number> } | undefined,
+): { ok: true; value: Record<string, unknown> } | { ok: false; detail: string; excerpt: string } {
+  try {
+    const record: Record<string, unknown> = { id, ...(interaction ? interactionFields(interaction.row, interaction.columns) : {}) };
+    const parsed = rows.map((row) => ({ ...toMessage(row, messageColumns), line: row.line }));
+    record.messages = orderBySeq(parsed);
+    return { ok: true, value: record };
+  } catch (error) {
+    if (!(error instanceof RowError)) throw error;
+    const excerpt = interaction && /interactions/.test(error.message) ? interaction.row.text : (rows[0]?.text ?? '');
+    return { ok: false, detail: `interaction ${id}: ${error.message}`, excerpt };
+  }
+}
+
 interface Group {
   id: string;
   rows: Row[];
@@ -285,16 +308,8 @@ export const csvAdapter: Adapter = async function* (chunks, context: AdapterCont
     index++;
     if (problem) return { ok: false, ...problem, detail: `interaction ${id}: ${problem.detail}`, at };
     if (interaction && !interaction.ok) return { ok: false, ...interaction.problem, detail: `interaction ${id}: ${interaction.problem.detail}`, at };
-    try {
-      const record: Record<string, unknown> = { id, ...(interaction?.ok ? interactionFields(interaction.row, interactionsTable!.columns) : {}) };
-      const parsed = rows.map((row) => ({ ...toMessage(row, messages!.columns), line: row.line }));
-      record.messages = orderBySeq(parsed);
-      return { ok: true, value: record, at };
-    } catch (error) {
-      if (!(error instanceof RowError)) throw error;
-      const excerpt = interaction?.ok && /interactions/.test(error.message) ? interaction.row.text : (rows[0]?.text ?? '');
-      return { ok: false, reason: 'invalid_record', detail: `interaction ${id}: ${error.message}`, excerpt, at };
-    }
+    const built = csvGroupRecord(id, rows, messages!.columns, interaction?.ok ? { row: interaction.row, columns: interactionsTable!.columns } : undefined);
+    return built.ok ? { ok: true, value: built.value, at } : { ok: false, reason: 'invalid_record', detail: built.detail, excerpt: built.excerpt, at };
   };
 
   const finish = async (group: Group, next: { line: number; offset: number }): Promise<Candidate> => {
