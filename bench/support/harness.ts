@@ -35,13 +35,21 @@ export const freePort = () =>
     });
   });
 
-/** Starts a TypeScript entry point under `node --import tsx`: one process, so its pid is the server's. */
+/**
+ * Starts a TypeScript entry point under `node --import tsx`: one process, so its pid is the
+ * server's. With BENCH_CPU_PROF_DIR set, each child writes a V8 CPU profile
+ * there when it exits (V8's default names: CPU.<date>.<time>.<pid>.<thread>…; the child's pid is
+ * logged): where a server's time goes under the load. Open a profile in Chrome DevTools.
+ */
 export function startChild(name: string, script: string, env: Record<string, string>, nodeFlags: string[] = []): Child {
-  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script], {
+  const profileDir = process.env.BENCH_CPU_PROF_DIR;
+  const profiling = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const child = spawn(process.execPath, [...nodeFlags, ...profiling, '--import', 'tsx', script], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  if (profileDir) process.stderr.write(`${name}: pid ${child.pid}, CPU profile into ${profileDir}\n`);
   let output = '';
   const keep = (chunk: Buffer) => {
     // Only the tail matters, for diagnosing a failure; the pipes must be drained regardless.

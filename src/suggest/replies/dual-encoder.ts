@@ -52,15 +52,41 @@ export function finishTower(tower: TowerWeights, dim: number, a: Float32Array, o
   const { dense, denseBias } = tower;
   for (let k = 0; k < dim; k++) a[k] = Math.tanh(a[k]!);
   if (dense && denseBias) {
+    const spans = rowSpans(dense, dim);
     for (let k = 0; k < dim; k++) out[k] = denseBias[k]!;
     for (let i = 0; i < dim; i++) {
       const h = a[i]!;
       if (h === 0) continue;
       const row = i * dim;
-      for (let k = 0; k < dim; k++) out[k] = out[k]! + h * dense[row + k]!;
+      const end = spans[2 * i + 1]!;
+      for (let k = spans[2 * i]!; k < end; k++) out[k] = out[k]! + h * dense[row + k]!;
     }
   }
   return out;
+}
+
+/**
+ * Per row of a dense layer, the columns [start, end) outside which it is zero. An ensemble served
+ * as one wide encoder (concatenateDualEncoders) has a block-diagonal dense layer: with three
+ * members, two thirds of it is zeros, and skipping them makes the layer 3× cheaper. Computed once
+ * per weight array.
+ */
+const spansOf = new WeakMap<Float32Array, Int32Array>();
+function rowSpans(dense: Float32Array, dim: number): Int32Array {
+  let spans = spansOf.get(dense);
+  if (!spans) {
+    spans = new Int32Array(2 * dim);
+    for (let i = 0; i < dim; i++) {
+      let start = 0;
+      let end = dim;
+      while (start < end && dense[i * dim + start] === 0) start++;
+      while (end > start && dense[i * dim + end - 1] === 0) end--;
+      spans[2 * i] = start;
+      spans[2 * i + 1] = end;
+    }
+    spansOf.set(dense, spans);
+  }
+  return spans;
 }
 
 export function dot(a: Float32Array, b: Float32Array, offsetB = 0, length = a.length, offsetA = 0): number {

@@ -312,6 +312,12 @@ export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
     return { ids, values };
   };
 
+  // Scratch for pooling the nearest contexts' replies' terms (a Map per request was the larger part
+  // of preparing a context): values by term id, and the ids touched, in first-touch order.
+  const pooledScratch = new Float64Array(replies.terms);
+  const pooledSeen = new Uint8Array(replies.terms);
+  let pooledIds = new Int32Array(1024);
+
   const prepareContext = (messages: readonly ContextMessage[], brand?: string | null): PreparedContext => {
     const group = groupOf(brand);
     // Each recent message templated and stemmed once, for the encoder and the BM25 queries.
@@ -352,22 +358,41 @@ export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
       }
     }
     // The replies that followed the nearest contexts, pooled: lexically and as vectors.
-    const pooled = new Map<number, number>();
+    let pooledCount = 0;
     const neighbourVector = new Float32Array(dim);
     for (const [cluster, { sum }] of knn) {
       const weight = sum / (knnTop || 1);
       const candidate = clusterCandidates[cluster]!;
       const termScale = weight / (candidate.termNorm || 1);
       const ids = candidate.termIds;
+      if (pooledCount + ids.length > pooledIds.length) {
+        const grown = new Int32Array(Math.max(pooledIds.length * 2, pooledCount + ids.length));
+        grown.set(pooledIds.subarray(0, pooledCount));
+        pooledIds = grown;
+      }
       for (let i = 0; i < ids.length; i++) {
-        if (i > 0 && ids[i] === ids[i - 1]) continue;
-        pooled.set(ids[i]!, (pooled.get(ids[i]!) ?? 0) + termScale * replies.idfOf(ids[i]!));
+        const id = ids[i]!;
+        if (i > 0 && id === ids[i - 1]) continue;
+        if (!pooledSeen[id]) {
+          pooledSeen[id] = 1;
+          pooledIds[pooledCount++] = id;
+        }
+        pooledScratch[id] = pooledScratch[id]! + termScale * replies.idfOf(id);
       }
       const scale = weight / (candidate.vectorNorm || 1);
-      for (let k = 0; k < dim; k++) neighbourVector[k] = neighbourVector[k]! + scale * clusterVectors[candidate.vectorOffset + k]!;
+      const offset = candidate.vectorOffset;
+      for (let k = 0; k < dim; k++) neighbourVector[k] = neighbourVector[k]! + scale * clusterVectors[offset + k]!;
     }
     let pooledNorm = 0;
-    for (const value of pooled.values()) pooledNorm += value * value;
+    for (let i = 0; i < pooledCount; i++) pooledNorm += pooledScratch[pooledIds[i]!]! ** 2;
+    const pooledScale = 1 / (Math.sqrt(pooledNorm) || 1);
+    const neighbourTerms: SparseTerms = { ids: pooledIds.slice(0, pooledCount), values: new Float32Array(pooledCount) };
+    for (let i = 0; i < pooledCount; i++) {
+      const id = pooledIds[i]!;
+      neighbourTerms.values[i] = pooledScratch[id]! * pooledScale;
+      pooledScratch[id] = 0;
+      pooledSeen[id] = 0;
+    }
     const vectorNorm = Math.sqrt(dot(neighbourVector, neighbourVector)) || 1;
     for (let k = 0; k < dim; k++) neighbourVector[k] = neighbourVector[k]! / vectorNorm;
     return {
@@ -381,7 +406,7 @@ export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
       knnTop,
       lastWeights: sparseOf(replies.queryWeightsById(lastTerms)),
       queryWeights: sparseOf(replies.queryWeightsById(queryTerms)),
-      neighbourTerms: sparseOf(pooled, 1 / (Math.sqrt(pooledNorm) || 1)),
+      neighbourTerms,
       csrTerms,
       neighbourVector,
     };
@@ -416,6 +441,9 @@ export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
   const neighbourDense = new Float32Array(termCount);
   const csrMask = new Uint8Array(termCount);
   const shared = new Int32Array(MAX_CSR_SETS);
+  // The nearest contexts' scores per canonical reply, likewise (0: not among them).
+  const knnMaxDense = new Float32Array(index.clusters.length);
+  const knnSumDense = new Float32Array(index.clusters.length);
   let loaded: PreparedContext | undefined;
   const scatter = (into: Float32Array, terms: SparseTerms | undefined, clear: boolean) => {
     if (!terms) return;
@@ -428,6 +456,11 @@ export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
       scatter(queryDense, loaded.queryWeights, true);
       scatter(neighbourDense, loaded.neighbourTerms, true);
       for (const ids of loaded.csrTerms) for (let i = 0; i < ids.length; i++) csrMask[ids[i]!] = 0;
+      for (const cluster of loaded.knn.keys()) knnMaxDense[cluster] = knnSumDense[cluster] = 0;
+    }
+    for (const [cluster, { max, sum }] of context.knn) {
+      knnMaxDense[cluster] = max;
+      knnSumDense[cluster] = sum;
     }
     scatter(lastDense, context.lastWeights, false);
     scatter(queryDense, context.queryWeights, false);
@@ -441,14 +474,15 @@ export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
   const features = (context: PreparedContext, candidate: PreparedCandidate, into = new Float32Array(FEATURE_COUNT)): Float32Array => {
     load(context);
     const cluster = candidate.cluster;
-    const knn = cluster ? context.knn.get(cluster.id) : undefined;
+    const knnMax = cluster ? knnMaxDense[cluster.id]! : 0;
+    const knnSum = cluster ? knnSumDense[cluster.id]! : 0;
     const top = context.knnTop || 1;
     into[0] = encoder.score(context.vector, candidate.vector, candidate.vectorOffset);
     into[1] = replies.scoreIdsDense(lastDense, candidate.termIds, candidate.termCount);
     into[2] = replies.scoreIdsDense(queryDense, candidate.termIds, candidate.termCount);
-    into[3] = knn ? knn.max : 0;
-    into[4] = knn ? knn.max / top : 0;
-    into[5] = knn ? knn.sum / top : 0;
+    into[3] = knnMax;
+    into[4] = knnMax / top;
+    into[5] = knnSum / top;
     into[6] = cluster ? Math.log1p(cluster.size) : 0;
     into[7] = cluster ? 1 : 0;
     into[8] = Math.log1p(candidate.words);
