@@ -37,6 +37,7 @@ const { values: flags } = parseArgs({
     'pool-size': { type: 'string' },
     'database-url': { type: 'string' },
     'cpu-prof': { type: 'string' },
+    redis: { type: 'string' },
     check: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -56,6 +57,9 @@ if (flags.help) {
       '  --pool-size N      the server\'s DATABASE_POOL_SIZE (BENCH_POOL_SIZE, = connections, as pgbench -c)',
       `  --database-url U   PostgreSQL to use (BENCH_DATABASE_URL, ${DEFAULT_DATABASE_URL})`,
       '  --cpu-prof DIR     write a V8 CPU profile of the API server into DIR (BENCH_CPU_PROF)',
+      '  --redis URL        production layout: the API with REDIS_URL (jobs on BullMQ) and a separate',
+      '                     worker process (npm run worker) on the same machine (BENCH_REDIS_URL;',
+      '                     default: embedded, everything in the API process)',
       '  --check            exit 2 when a target is missed (BENCH_CHECK=1)',
       '',
     ].join('\n'),
@@ -74,6 +78,7 @@ const options = {
   poolSize: 0,
   databaseUrl: flags['database-url'] ?? process.env.BENCH_DATABASE_URL ?? DEFAULT_DATABASE_URL,
   cpuProfDir: flags['cpu-prof'] ?? process.env.BENCH_CPU_PROF,
+  redisUrl: flags.redis ?? process.env.BENCH_REDIS_URL ?? '',
   check: Boolean(flags.check) || process.env.BENCH_CHECK === '1',
 };
 
@@ -125,6 +130,7 @@ async function main() {
   const log = (line: string) => process.stderr.write(`${line}\n`);
   let bare: Child | undefined;
   let server: Child | undefined;
+  let worker: Child | undefined;
   let schemaCreated = false;
 
   let cleaning: Promise<void> | undefined;
@@ -132,6 +138,7 @@ async function main() {
     (cleaning ??= (async () => {
       await stopChild(bare);
       await stopChild(server);
+      await stopChild(worker);
       if (schemaCreated) await withClient(options.databaseUrl, (client) => client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
       await rm(tmpDir, { recursive: true, force: true });
     })());
@@ -172,24 +179,20 @@ async function main() {
     const adminKey = `bench-admin-${randomBytes(16).toString('hex')}`;
     const cpuProfDir = options.cpuProfDir ? path.resolve(options.cpuProfDir) : undefined;
     if (cpuProfDir) await mkdir(cpuProfDir, { recursive: true });
-    server = startChild(
-      'loopwise api',
-      'src/server.ts',
-      {
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        DATABASE_URL: options.databaseUrl,
-        DATABASE_SCHEMA: schema,
-        DATA_DIR: path.join(tmpDir, 'data'),
-        ADMIN_API_KEY: adminKey,
-        // Embedded jobs: the outbox relay runs in the server process, as in a single-node install.
-        REDIS_URL: '',
-        RATE_LIMIT_PER_MINUTE: '100000000',
-        LOG_LEVEL: 'warn',
-        DATABASE_POOL_SIZE: String(options.poolSize),
-      },
-      cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [],
-    );
+    const serverEnv = {
+      DATABASE_URL: options.databaseUrl,
+      DATABASE_SCHEMA: schema,
+      DATA_DIR: path.join(tmpDir, 'data'),
+      ADMIN_API_KEY: adminKey,
+      // Embedded (default): jobs, the outbox relay and the live analytics ingest run in the api
+      // process, as in a single-node install. With --redis: on BullMQ, in the worker process.
+      REDIS_URL: options.redisUrl,
+      RATE_LIMIT_PER_MINUTE: '100000000',
+      LOG_LEVEL: 'warn',
+      DATABASE_POOL_SIZE: String(options.poolSize),
+    };
+    server = startChild('loopwise api', 'src/server.ts', { ...serverEnv, PORT: String(port), HOST: '127.0.0.1' }, cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []);
+    if (options.redisUrl) worker = startChild('loopwise worker', 'src/worker.ts', { ...serverEnv, DATABASE_POOL_SIZE: '10' });
     const baseUrl = `http://127.0.0.1:${port}`;
     await waitForHttp(server, `${baseUrl}/healthz`);
     log(`api up at ${baseUrl}; seeding ${options.tickets} tickets and ${options.csrs} CSRs holding ${options.heldPerCsr} each…`);
@@ -221,6 +224,8 @@ async function main() {
     });
     await stopChild(server);
     server = undefined;
+    await stopChild(worker);
+    worker = undefined;
     if (cpuProfDir) log(`cpu profile of the api server written to ${cpuProfDir}`);
 
     // 3. pgbench: the database ceiling, with the API stopped so it has the machine as the API had.

@@ -112,7 +112,15 @@ export async function openRuntime(config: Config, logger: Logger, role: 'api' | 
   // Enqueues through `jobs`, bound late: the in-process producer is built from these handlers.
   const lateJobs = { enqueue: (...args: Parameters<JobProducer['enqueue']>) => jobs.enqueue(...args) } as Pick<JobProducer, 'enqueue'>;
   const automation = createAutomationEngine({ db, jobs: lateJobs });
-  const predictions = createPredictionEngine({ db, registry: services.models, load: loadLiveOutcomeModel, jobs: lateJobs, logger });
+  const predictions = createPredictionEngine({
+    db,
+    registry: services.models,
+    load: loadLiveOutcomeModel,
+    jobs: lateJobs,
+    logger,
+    // The refresh job also runs the auto-action policies: listings with one need it after each message.
+    refreshAlsoFor: (listingId) => services.autoActions.hasActivePolicies(listingId),
+  });
   const training = createTrainingService({
     db,
     registry: services.models,
@@ -138,7 +146,7 @@ export async function openRuntime(config: Config, logger: Logger, role: 'api' | 
     'predictions.refresh-ticket': async ({ listingId, ticketId }) => {
       const refreshed = await predictions.refreshTicket(listingId, ticketId);
       try {
-        await services.autoActions.evaluate(listingId, { ticketId });
+        await services.autoActions.afterMessage(listingId, ticketId);
       } catch (error) {
         logger.error({ err: error, listingId, ticketId }, 'auto-action evaluation failed');
       }

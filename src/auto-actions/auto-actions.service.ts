@@ -117,6 +117,9 @@ function offerMessage(row: Pick<ActionRow, 'id' | 'offer_name' | 'offer_descript
   };
 }
 
+/** How long a listing's "has an active policy" answer is trusted on the message path. */
+const ACTIVE_TTL_MS = 2000;
+
 const actionPayload = (row: ActionRow) => ({
   actionId: row.id,
   policyId: row.policy_id,
@@ -251,7 +254,29 @@ export function createAutoActionService({ db, messages, clock = systemClock, ris
     }));
   }
 
-  return {
+  // Whether a listing has an active policy, as the message path asks after every message (most
+  // listings have none, and evaluating costs several queries): cached for ACTIVE_TTL_MS, so a change
+  // made in another process (the api, when jobs run in a worker) applies within it; forgotten at
+  // once when this process changes the listing's settings, offers or policies.
+  const activeCache = new Map<string, { at: number; active: Promise<boolean> }>();
+  function hasActivePolicies(listingId: string): Promise<boolean> {
+    const now = clock.now().getTime();
+    const cached = activeCache.get(listingId);
+    if (cached && now - cached.at < ACTIVE_TTL_MS) return cached.active;
+    // The promise is cached, so the messages of a burst share one query.
+    const active = loadActive(db, listingId).then(({ settings, policies }) => (settings?.enabled ?? DEFAULT_AUTO_ACTION_SETTINGS.enabled) && policies.length > 0);
+    if (activeCache.size >= 10_000) activeCache.clear();
+    activeCache.set(listingId, { at: now, active });
+    active.catch(() => {
+      if (activeCache.get(listingId)?.active === active) activeCache.delete(listingId);
+    });
+    return active;
+  }
+
+  const service = {
+    /** Whether the listing has an enabled policy and auto-actions are on (cached ACTIVE_TTL_MS). */
+    hasActivePolicies,
+
     // -------------------------------------------------------------------------------------------
     // Settings
 
@@ -577,7 +602,31 @@ export function createAutoActionService({ db, messages, clock = systemClock, ris
       });
       return { policies: report(rows) };
     },
+
+    /**
+     * The message path's evaluation (after a ticket's predictions are refreshed): nothing at all
+     * for a listing without an active policy, else `evaluate`. (An auto offer left unsent by a
+     * failed delivery is retried by the next evaluation that runs; while the listing has no
+     * active policy, none runs.)
+     */
+    async afterMessage(listingId: string, ticketId: string): Promise<EvaluationView | undefined> {
+      if (!(await hasActivePolicies(listingId))) return undefined;
+      return service.evaluate(listingId, { ticketId });
+    },
   };
+
+  // Changes to what is active take effect in this process at once.
+  for (const name of ['putSettings', 'createOffer', 'updateOffer', 'deleteOffer', 'createPolicy', 'updatePolicy', 'deletePolicy'] as const) {
+    const write = service[name] as (listingId: string, ...rest: never[]) => Promise<unknown>;
+    (service as Record<string, unknown>)[name] = async (listingId: string, ...rest: never[]) => {
+      try {
+        return await write(listingId, ...rest);
+      } finally {
+        activeCache.delete(listingId);
+      }
+    };
+  }
+  return service;
 }
 
 export type AutoActionService = ReturnType<typeof createAutoActionService>;

@@ -131,8 +131,13 @@ export function createOutboxIngest({ db, analytics, clock = systemClock, gapGrac
     return result;
   }
 
-  /** One pass: applies everything committed after the stored position, in batches. */
-  return async function ingestOutbox({ batchSize = 500 }: { batchSize?: number | undefined }): Promise<OutboxIngestResult> {
+  /**
+   * One pass: applies everything committed after the stored position, in batches. A batch rewrites
+   * the header row and events of each conversation it touches once, so larger batches write less
+   * under a heavy message load (with 500, about one header per message at 2,000 messages/s over
+   * 1,000 open tickets; with 5,000, a fifth of that), at the cost of a longer transaction.
+   */
+  return async function ingestOutbox({ batchSize = 5000 }: { batchSize?: number | undefined }): Promise<OutboxIngestResult> {
     try {
       const outcome = await analytics.tryUse((adb) => run(adb, batchSize));
       return outcome ?? { applied: 0, interactions: 0, lastEventId: mirrored ?? 0, skipped: true };

@@ -41,6 +41,11 @@ export interface PredictionEngineDeps {
   maxSessions?: number;
   /** How long a listing's promoted versions are trusted before asking the registry again. */
   modelsTtlMs?: number;
+  /**
+   * Listings whose tickets need the refresh job even without an outcome model (the job also runs
+   * the auto-action policies). Without a model and without this, a message queues no job.
+   */
+  refreshAlsoFor?: (listingId: string) => Promise<boolean>;
   now?: () => number;
 }
 
@@ -58,7 +63,7 @@ const toFeatureMessage = (row: TicketMessageRow): FeatureMessage => ({
   hasAttachment: row.has_attachment,
 });
 
-export function createPredictionEngine({ db, registry, load, jobs, logger, maxSessions = 10_000, modelsTtlMs = 5000, now = Date.now }: PredictionEngineDeps) {
+export function createPredictionEngine({ db, registry, load, jobs, logger, maxSessions = 10_000, modelsTtlMs = 5000, refreshAlsoFor, now = Date.now }: PredictionEngineDeps) {
   const listingModels = new Map<string, Promise<ListingModels>>();
   const compiled = new Map<string, Promise<LoadedOutcomeModel>>();
   const sessions = new Map<string, TicketSessions>();
@@ -156,7 +161,19 @@ export function createPredictionEngine({ db, registry, load, jobs, logger, maxSe
         if (event.name === EventNames.messageCreated) latestByTicket.set(`${event.listingId}:${event.aggregateId}`, event);
         else if (event.name === EventNames.modelPromoted) listingModels.delete(event.listingId);
       }
+      // A job per message costs a queue round trip or more (BullMQ: several Redis calls and a
+      // worker wake-up); most listings have no model, so ask once per listing and batch.
+      const wanted = new Map<string, Promise<boolean>>();
+      const wants = (listingId: string) => {
+        let answer = wanted.get(listingId);
+        if (!answer) {
+          answer = modelsOf(listingId).then(async ({ models }) => models.length > 0 || ((await refreshAlsoFor?.(listingId)) ?? false));
+          wanted.set(listingId, answer);
+        }
+        return answer;
+      };
       for (const event of latestByTicket.values()) {
+        if (!(await wants(event.listingId))) continue;
         await jobs.enqueue('predictions.refresh-ticket', { listingId: event.listingId, ticketId: event.aggregateId }, { jobId: `predict-event-${event.id}` });
       }
     },

@@ -254,6 +254,25 @@ describe('evaluation', () => {
   });
 });
 
+describe('after each message (the job path)', () => {
+  it('does nothing for a listing without an active policy, and acts as soon as this process adds one', async () => {
+    const listing = await ctx.seedListing();
+    const ticket = await ticketSaying(listing, ['that is too expensive for me']);
+    const service = ctx.services.autoActions;
+    expect(await service.afterMessage(listing.listingId, ticket.id)).toBeUndefined();
+
+    // Created through the service the job uses: the cached "no policy" answer is dropped at once.
+    const offerId = await service.createOffer(listing.listingId, { ...discountOffer, kind: 'discount' }, {}).then((created) => created.id);
+    await service.createPolicy(listing.listingId, { name: 'objection', conditions: { hesitation: ['price_objection'] }, offerId, holdoutPercent: 0 }, {});
+    const evaluated = await service.afterMessage(listing.listingId, ticket.id);
+    expect(evaluated).toMatchObject({ enabled: true, actions: [expect.objectContaining({ status: 'proposed' })] });
+    expect(await logOf(listing.listingId)).toEqual([expect.objectContaining({ status: 'proposed', ticket_id: ticket.id })]);
+
+    await service.putSettings(listing.listingId, { enabled: false }, {});
+    expect(await service.afterMessage(listing.listingId, ticket.id)).toBeUndefined();
+  });
+});
+
 describe('injected components', () => {
   it('asks the model only for the targets policies name, and the rules only when a policy reads tags', async () => {
     const listing = await ctx.seedListing();
