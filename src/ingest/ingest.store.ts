@@ -128,6 +128,10 @@ function labelColumns(value: LabelValue): { num: number | undefined; text: strin
 }
 
 /** Appends interactions with their messages, labels and events; returns the message count. */
+/** Interactions appended between two turns of the event loop. */
+const YIELD_EVERY = 100;
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 export async function appendInteractions(
   db: AnalyticsDb,
   listingId: string,
@@ -164,7 +168,11 @@ export async function appendInteractions(
     labels.endRow();
   };
   try {
+    let appended = 0;
     for (const { record, hash, source, format, index, line } of items) {
+      // Appending is synchronous native work: in a process that also serves requests (the live
+      // source in embedded mode) a long batch must let them in between.
+      if (++appended % YIELD_EVERY === 0) await yieldToEventLoop();
       const outcome = record.outcome;
       const storedMessages = context.storedMessages?.get(record.id) ?? 0;
       interactions.appendVarchar(listingId);

@@ -91,7 +91,10 @@ export function createOutboxIngest({ db, analytics, clock = systemClock, gapGrac
         const redact = !rawTextListings.includes(listingId);
         const { records: stored, messageCounts } = await loadInteractions(adb, listingId, [...tickets.keys()]);
         const items: StoredInteraction[] = [];
+        let foldedTickets = 0;
         for (const [ticketId, ticketEvents] of tickets) {
+          // Folding redacts every new message (synchronous regex work): let requests in between.
+          if (++foldedTickets % 100 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
           let record = stored.get(ticketId) ?? { id: ticketId, messages: [], events: [] };
           const storedMessages = messageCounts.get(ticketId) ?? 0;
           for (const event of ticketEvents) record = foldEvent(record, event, redact ? listingId : undefined, storedMessages);
