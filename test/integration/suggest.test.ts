@@ -18,8 +18,10 @@ beforeAll(async () => {
   listing = await ctx.seedListing();
   fixture = await createAnalyticsFixture();
   await fixture.ingest({ paths: [await ussSlice(MWOZ, fixture.dir, 200)], listingId: listing.listingId });
-  await trainReplyModel({ analytics: fixture.db, registry: ctx.services.models }, { listingId: listing.listingId, promote: true });
-  const outcome = await trainOutcomeModel(fixture.db, { listingId: listing.listingId, target: 'satisfaction', at: 'before-turn', seed: 1 });
+  // The behaviour under test is the merge, not model quality (test/integration/suggest-replies and
+  // models-* cover that): one dual encoder and a 2-fold evaluation keep this setup short.
+  await trainReplyModel({ analytics: fixture.db, registry: ctx.services.models }, { listingId: listing.listingId, promote: true, config: { ensemble: 1 } });
+  const outcome = await trainOutcomeModel(fixture.db, { listingId: listing.listingId, target: 'satisfaction', at: 'before-turn', seed: 1, folds: 2 });
   await ctx.services.models.save(listing.listingId, 'satisfaction', outcome.metadata as never, outcome.artifact, { promote: true });
   const rule = await ctx.request(listing.developerKey, 'POST', '/v1/rules', {
     name: 'Parking question',
