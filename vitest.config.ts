@@ -13,11 +13,27 @@ const TRAINING_HEAVY = [
   'test/integration/suggest-replies.test.ts',
   'test/integration/suggest-cli.test.ts',
 ];
+// Tests of the analytics side alone (DuckDB, the ingest and feature CLIs, which open no ticket
+// database or only the embedded one whatever the project): the same code on both projects, so
+// they run once too.
+const ANALYTICS_ONLY = [
+  'test/integration/export.test.ts',
+  'test/integration/features-cli.test.ts',
+  'test/integration/features-parity.test.ts',
+  'test/integration/generate-effects.test.ts',
+  'test/integration/ingest-bad-input.test.ts',
+  'test/integration/ingest-cli.test.ts',
+  'test/integration/ingest-csv.test.ts',
+  'test/integration/ingest-datasets.test.ts',
+  'test/integration/ingest-fast-parity.test.ts',
+  'test/integration/ingest-parquet.test.ts',
+  'test/integration/ingest-resume.test.ts',
+];
 const integration = (name: 'postgres' | 'pglite') => ({
   test: {
     name,
     include: ['test/integration/**/*.test.ts'],
-    exclude: name === 'pglite' ? TRAINING_HEAVY : [],
+    exclude: name === 'pglite' ? [...TRAINING_HEAVY, ...ANALYTICS_ONLY] : [],
     env: { LOOPWISE_TEST_DB: name, TZ: 'UTC' },
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 60_000,
