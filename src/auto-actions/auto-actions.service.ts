@@ -273,6 +273,10 @@ export function createAutoActionService({ db, messages, clock = systemClock, ris
     return active;
   }
 
+  /** A transaction that changes what is active (settings, policies): this process sees it at once. */
+  const changingActive = <T>(listingId: string, work: (tx: Queryable) => Promise<T>): Promise<T> =>
+    db.transaction(work).finally(() => activeCache.delete(listingId));
+
   const service = {
     /** Whether the listing has an enabled policy and auto-actions are on (cached ACTIVE_TTL_MS). */
     hasActivePolicies,
@@ -289,7 +293,7 @@ export function createAutoActionService({ db, messages, clock = systemClock, ris
 
     async putSettings(listingId: string, rawInput: AutoActionSettingsInput, actor: Actor): Promise<AutoActionSettingsView> {
       const input = autoActionSettingsBody.parse(rawInput);
-      const row = await db.transaction(async (tx) => {
+      const row = await changingActive(listingId, async (tx) => {
         const saved = await upsertSettings(tx, listingId, input.enabled, input.maxPerCustomerPerDay);
         await event(tx, listingId, EventNames.autoActionSettingsUpdated, listingId, { ...input }, actor, 'listing');
         return saved;
@@ -359,7 +363,7 @@ export function createAutoActionService({ db, messages, clock = systemClock, ris
     async createPolicy(listingId: string, rawInput: PolicyInput, actor: Actor): Promise<PolicyView> {
       const input = policyBody.parse(rawInput);
       try {
-        return await db.transaction(async (tx) => {
+        return await changingActive(listingId, async (tx) => {
           const fields = await validatePolicy(tx, listingId, input);
           const row = await insertPolicy(tx, listingId, newId(), fields);
           await event(tx, listingId, EventNames.autoActionPolicyCreated, row.id, { ...toPolicyView(row) }, actor, 'auto_action_policy');
@@ -373,7 +377,7 @@ export function createAutoActionService({ db, messages, clock = systemClock, ris
     async updatePolicy(listingId: string, id: string, rawInput: PolicyInput, actor: Actor): Promise<PolicyView> {
       const input = policyBody.parse(rawInput);
       try {
-        return await db.transaction(async (tx) => {
+        return await changingActive(listingId, async (tx) => {
           if (!(await findPolicy(tx, listingId, id))) throw new AppError('not_found', `Policy ${id} not found`);
           const fields = await validatePolicy(tx, listingId, input);
           const row = (await updatePolicy(tx, listingId, id, fields))!;
@@ -394,7 +398,7 @@ export function createAutoActionService({ db, messages, clock = systemClock, ris
     listPolicies: async (listingId: string): Promise<PolicyView[]> => (await listPolicies(db, listingId)).map(toPolicyView),
 
     async deletePolicy(listingId: string, id: string, actor: Actor): Promise<void> {
-      await db.transaction(async (tx) => {
+      await changingActive(listingId, async (tx) => {
         if (!(await markPolicyDeleted(tx, listingId, id))) throw new AppError('not_found', `Policy ${id} not found`);
         await event(tx, listingId, EventNames.autoActionPolicyDeleted, id, {}, actor, 'auto_action_policy');
       });
@@ -615,17 +619,6 @@ export function createAutoActionService({ db, messages, clock = systemClock, ris
     },
   };
 
-  // Changes to what is active take effect in this process at once.
-  for (const name of ['putSettings', 'createOffer', 'updateOffer', 'deleteOffer', 'createPolicy', 'updatePolicy', 'deletePolicy'] as const) {
-    const write = service[name] as (listingId: string, ...rest: never[]) => Promise<unknown>;
-    (service as Record<string, unknown>)[name] = async (listingId: string, ...rest: never[]) => {
-      try {
-        return await write(listingId, ...rest);
-      } finally {
-        activeCache.delete(listingId);
-      }
-    };
-  }
   return service;
 }
 
