@@ -3,6 +3,7 @@
  * API with the admin key, as an operator and a chat widget would.
  */
 import type { RequestSpec } from 'autocannon';
+import { seededRandom } from '../../src/platform/index.ts';
 
 export async function api<T>(baseUrl: string, key: string, method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
   const response = await fetch(baseUrl + url, {
@@ -27,18 +28,6 @@ export async function inParallel<T>(count: number, concurrency: number, work: (i
     }),
   );
   return results;
-}
-
-/** Small deterministic PRNG, so every run posts the same mix in the same order. */
-export function mulberry32(seed: number) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export const CUSTOMER_TEXTS = [
@@ -134,7 +123,8 @@ export function createTicketRequest(botKey: string, phonePrefix = '+1555'): Requ
  * on the tickets they hold. Shuffled so consecutive requests hit different ticket rows.
  */
 export function postMessageRequest(seeded: Seeded): { spec: RequestSpec; distinct: number } {
-  const random = mulberry32(42);
+  // Seeded: every run posts the same mix in the same order.
+  const random = seededRandom(42);
   const requests = [
     ...seeded.ticketIds.map((ticketId, index) => ({
       path: `/v1/tickets/${ticketId}/messages`,

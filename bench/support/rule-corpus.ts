@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { messageWords, type ConversationMessage, type RuleDefinitionInput } from '../../src/suggest/rules/index.ts';
+import { seededRandom } from '../../src/platform/index.ts';
 
 /**
  * Keyword rules as a developer team would write them, generated (seeded) from the customer
@@ -24,17 +25,6 @@ export async function readUssDialogues(files: readonly string[]): Promise<Conver
         })),
     )
     .filter((messages) => messages.length > 0);
-}
-
-export function prng(seed: number) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
@@ -74,7 +64,7 @@ function vocabulary(dialogues: readonly ConversationMessage[][]): { words: strin
 
 /** `count` rules over the dialogues' own words (same dialogues and count → the same rules). */
 export function generateRules(dialogues: readonly ConversationMessage[][], count: number): RuleDefinitionInput[] {
-  const random = prng(5_2026);
+  const random = seededRandom(5_2026);
   const { words, phrases } = vocabulary(dialogues);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const term = () => (random() < 0.7 ? pick(words) : pick(phrases));

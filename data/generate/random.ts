@@ -1,4 +1,6 @@
-/** A small, fast, seedable PRNG (mulberry32) and the draws the generator needs. */
+import { seededRandom } from '../../src/platform/index.ts';
+
+/** The draws the generator needs, on the project's seeded PRNG (mulberry32, src/platform/random.ts). */
 export interface Random {
   next(): number;
   int(min: number, max: number): number;
@@ -17,14 +19,7 @@ export function seedFor(seed: number, index: number): number {
 }
 
 export function createRandom(seed: number): Random {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   return {
     next,
     int: (min, max) => min + Math.floor(next() * (max - min + 1)),

@@ -1,21 +1,2 @@
-/** A seeded PRNG (mulberry32): shuffles, folds and permutations are reproducible from the seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Fisher–Yates, in place. */
-export function shuffleInPlace<T>(items: T[] | Int32Array, random: () => number): void {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    const swap = items[i]!;
-    items[i] = items[j]!;
-    items[j] = swap;
-  }
-}
+// The one seeded PRNG of the project (src/platform/random.ts), under the name models import.
+export { seededRandom, shuffleInPlace } from '../platform/random.ts';

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../src/platform/index.ts';
 import {
   collectHits,
   compileRules,
@@ -178,17 +179,6 @@ describe('priority, stop-processing and actions', () => {
 // -------------------------------------------------------------------------------------------
 // Property: the compiled matcher and the naive per-rule scan agree on random rules and messages.
 
-function prng(seed: number) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const VOCABULARY = [
   'refund', 'refunds', 'refunded', 'cancel', 'cancelled', 'cancellation', 'order', 'orders', 'charge', 'charged', 'money', 'back',
   'account', 'close', 'closing', 'help', 'agent', 'human', 'the', 'my', 'a', 'is', 'not', 'great', 'terrible', 'late', 'delivery', 'deliveries',
@@ -247,7 +237,7 @@ const hitKey = (hit: Hit) => `${hit.condition}:${hit.term}:${hit.message}:${hit.
 
 describe('compiled matcher vs naive per-rule evaluation (property)', () => {
   it('give the same fired rules, matches and actions on random rules and conversations', () => {
-    const random = prng(20261121);
+    const random = seededRandom(20261121);
     let firedTotal = 0;
     for (let round = 0; round < 100; round++) {
       const set = compileRules(randomRules(random, 40).map((definition, index) => ({ ruleId: `r${index}`, version: 1, definition: ruleDefinition.parse(definition) })));

@@ -1,28 +1,8 @@
 /**
- * A seeded PRNG (mulberry32) and the draws built on it: weight initialisation, batch order, folds
- * and the evaluation's negatives are all reproducible from a seed.
+ * Draws on the project's seeded PRNG (src/platform/random.ts): weight initialisation, batch order,
+ * folds and the evaluation's negatives are all reproducible from a seed.
  */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Fisher–Yates, in place. */
-export function shuffleInPlace<T>(items: T[], random: () => number): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    const swap = items[i]!;
-    items[i] = items[j]!;
-    items[j] = swap;
-  }
-  return items;
-}
+export { seededRandom, shuffleInPlace } from '../../platform/random.ts';
 
 /** Normal(0, sd) draws (Box–Muller) into a new Float32Array. */
 export function normalArray(length: number, sd: number, random: () => number): Float32Array {
