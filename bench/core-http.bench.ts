@@ -12,12 +12,12 @@
  * See bench/README.md for every option.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { freePort, intOption, load, pgbench, ROOT, startChild, stopChild, waitForHttp, type Child, type CpuShare, type HttpFigures } from './support/harness.ts';
+import { freePort, intOption, load, pgbench, ROOT, startChild, stopChild, waitForHttp, type Child, type CpuShare, type HttpFigures , writeResults } from './support/harness.ts';
 import { createTicketRequest, CUSTOMER_TEXTS, postMessageRequest, seed } from './support/loopwise.ts';
 
 const RESULTS_FILE = path.join(ROOT, 'bench', 'results', 'core-http.json');
@@ -285,7 +285,6 @@ async function main() {
       ].join('\n'),
     );
 
-    await mkdir(path.dirname(RESULTS_FILE), { recursive: true });
     const results = {
       at: new Date().toISOString(),
       machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.versions.node, postgres: postgresVersion, loadAverage: os.loadavg() },
@@ -303,7 +302,7 @@ async function main() {
       rows: counts,
       reproduce,
     };
-    await writeFile(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
+    await writeResults(RESULTS_FILE, results);
 
     const bad = [bareFigures, ticketFigures, messageFigures].filter((f) => f.non2xx > 0 || f.errors > 0 || f.timeouts > 0);
     if (bad.length > 0 || pgFigures.failed > 0) {

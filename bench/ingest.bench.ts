@@ -14,12 +14,12 @@
  * Run: npm run bench:ingest [-- --sizes 100000,300000]   (see bench/README.md)
  */
 import { spawn } from 'node:child_process';
-import { access, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeGenerated } from '../data/generate/index.ts';
-import { intOption, ROOT, sleep } from './support/harness.ts';
+import { intOption, ROOT, sleep , writeResults } from './support/harness.ts';
 
 const RESULTS_FILE = path.join(ROOT, 'bench', 'results', 'ingest.json');
 /** Messages per generated conversation, on average (data/generate/README.md: ~11.1). */
@@ -303,7 +303,6 @@ async function main() {
       ].join('\n'),
     );
 
-    await mkdir(path.dirname(RESULTS_FILE), { recursive: true });
     const results = {
       at: new Date().toISOString(),
       machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.versions.node, loadAverage: os.loadavg() },
@@ -313,7 +312,7 @@ async function main() {
       checks,
       reproduce,
     };
-    await writeFile(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
+    await writeResults(RESULTS_FILE, results);
     if (options.check && Object.values(checks).some((check) => !check.pass)) process.exitCode = 2;
   } finally {
     await cleanup();

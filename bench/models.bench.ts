@@ -18,7 +18,7 @@
  *
  * Run: npm run bench:models [-- --corpus ../shared/data/uss/SGD.txt --at after-turn --model mlp]
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -45,7 +45,7 @@ import {
 } from '../src/models/index.ts';
 import { buildModel, tf, writeWeights } from '../src/models/training/index.ts';
 import { newId, systemClock } from '../src/platform/index.ts';
-import { ROOT } from './support/harness.ts';
+import { ROOT, writeResults } from './support/harness.ts';
 
 const RESULTS_FILE = path.join(ROOT, 'bench', 'results', 'models.json');
 const { values: flags } = parseArgs({
@@ -262,11 +262,7 @@ async function main() {
         '',
       ].join('\n'),
     );
-    await mkdir(path.dirname(RESULTS_FILE), { recursive: true });
-    await writeFile(
-      RESULTS_FILE,
-      `${JSON.stringify({ at: new Date().toISOString(), corpus: path.relative(ROOT, corpus), placement: at, kind, backend: trained.metadata.backend, timings: t, quality: m, figures, parityMaxAbs: worst, reproduce }, null, 2)}\n`,
-    );
+    await writeResults(RESULTS_FILE, { at: new Date().toISOString(), corpus: path.relative(ROOT, corpus), placement: at, kind, backend: trained.metadata.backend, timings: t, quality: m, figures, parityMaxAbs: worst, reproduce });
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

@@ -20,7 +20,6 @@
  *
  * Run: npm run bench:rules [-- --rules 2000 --small 20 --rounds 3 --corpus path/MWOZ.txt]
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -33,7 +32,7 @@ import {
   type ConversationMessage,
   type EvaluationContext,
 } from '../src/suggest/rules/index.ts';
-import { intOption, ROOT } from './support/harness.ts';
+import { intOption, ROOT, writeResults } from './support/harness.ts';
 import { generateRules, readUssDialogues } from './support/rule-corpus.ts';
 
 const { values: flags } = parseArgs({
@@ -178,6 +177,5 @@ const report = {
     [`naive_vs_compiled_${LARGE}_p99`]: ratio(`naive_${LARGE}`, `compiled_${LARGE}`, 'p99_us'),
   },
 };
-await mkdir(path.dirname(RESULTS_FILE), { recursive: true });
-await writeFile(RESULTS_FILE, `${JSON.stringify(report, null, 2)}\n`);
+await writeResults(RESULTS_FILE, report);
 process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

@@ -21,7 +21,7 @@
  * Run: npm run bench:suggest [-- --duration 10 --rules 2000 --replies 100000]
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -29,7 +29,7 @@ import type { RequestSpec } from 'autocannon';
 import { createModelRegistry } from '../src/models/registry/index.ts';
 import { createPostgresDatabase } from '../src/platform/index.ts';
 import { encodeReplyModel } from '../src/suggest/index.ts';
-import { freePort, intOption, load, ROOT, startChild, stopChild, waitForHttp, type Child, type HttpFigures } from './support/harness.ts';
+import { freePort, intOption, load, ROOT, startChild, stopChild, waitForHttp, type Child, type HttpFigures , writeResults } from './support/harness.ts';
 import { buildLargeReplyModel } from './support/large-reply-model.ts';
 import { api, inParallel } from './support/loopwise.ts';
 import { generateRules, readUssDialogues } from './support/rule-corpus.ts';
@@ -213,11 +213,7 @@ async function main() {
         '',
       ].join('\n'),
     );
-    await mkdir(path.dirname(RESULTS_FILE), { recursive: true });
-    await writeFile(
-      RESULTS_FILE,
-      `${JSON.stringify({ at: new Date().toISOString(), machine: { cpus: os.cpus().length, node: process.versions.node, loadAverage: os.loadavg() }, options, index: { replies: model.replies, canonical: model.canonicalReplies, artifactBytes: artifact.byteLength }, bare: bareFigures, steady, saturated, checks, logged }, null, 2)}\n`,
-    );
+    await writeResults(RESULTS_FILE, { at: new Date().toISOString(), machine: { cpus: os.cpus().length, node: process.versions.node, loadAverage: os.loadavg() }, options, index: { replies: model.replies, canonical: model.canonicalReplies, artifactBytes: artifact.byteLength }, bare: bareFigures, steady, saturated, checks, logged });
     const failed = [bareFigures, steady, saturated].filter((f) => f.non2xx > 0 || f.errors > 0 || f.timeouts > 0);
     for (const f of failed) log(`FAILED ${f.name}: ${f.non2xx} non-2xx ${JSON.stringify(f.statusCodes)}, ${f.errors} errors, ${f.timeouts} timeouts; first: ${JSON.stringify(f.firstFailure)}`);
     if (failed.length > 0) process.exitCode = 1;

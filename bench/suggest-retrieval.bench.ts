@@ -21,11 +21,10 @@
  *
  * Run: npm run bench:retrieval [-- --replies 100000 --queries 3000 --ensemble 3]
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createReplyRanker, encodeReplyModel, retrievalTerms, type ContextMessage } from '../src/suggest/index.ts';
-import { ROOT } from './support/harness.ts';
+import { ROOT, writeResults } from './support/harness.ts';
 import { buildLargeReplyModel } from './support/large-reply-model.ts';
 
 const RESULTS_FILE = path.join(ROOT, 'bench', 'results', 'suggest-retrieval.json');
@@ -183,8 +182,7 @@ async function main() {
         '',
       ].join('\n'),
     );
-    await mkdir(path.dirname(RESULTS_FILE), { recursive: true });
-    await writeFile(RESULTS_FILE, `${JSON.stringify(result, null, 2)}\n`);
+    await writeResults(RESULTS_FILE, result);
   }
 }
 

@@ -15,7 +15,7 @@
  *
  * Run: npm run bench:tone [-- --corpus path/a.txt,path/b.txt]
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,7 +24,7 @@ import { createOnlineFeatures, featureRegistry, listConversations, readMessages 
 import { createIngestService } from '../src/ingest/index.ts';
 import { rocAuc } from '../src/models/index.ts';
 import { newId, systemClock } from '../src/platform/index.ts';
-import { ROOT } from './support/harness.ts';
+import { ROOT, writeResults } from './support/harness.ts';
 
 const RESULTS_FILE = path.join(ROOT, 'bench', 'results', 'tone-baseline.json');
 const DEFAULT_CORPORA = ['MWOZ.txt', 'SGD.txt'].map((name) => path.resolve(ROOT, '..', 'shared', 'data', 'uss', name));
@@ -177,11 +177,7 @@ async function main() {
         '',
       ].join('\n'),
     );
-    await mkdir(path.dirname(RESULTS_FILE), { recursive: true });
-    await writeFile(
-      RESULTS_FILE,
-      `${JSON.stringify({ at: new Date().toISOString(), dissatisfiedAtMost: DISSATISFIED_AT_MOST, score: '-tone', features: TONE_FEATURES, results, reproduce }, null, 2)}\n`,
-    );
+    await writeResults(RESULTS_FILE, { at: new Date().toISOString(), dissatisfiedAtMost: DISSATISFIED_AT_MOST, score: '-tone', features: TONE_FEATURES, results, reproduce });
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

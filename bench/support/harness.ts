@@ -4,7 +4,7 @@
  * process used the CPU.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -348,6 +348,12 @@ export async function pgbench(databaseUrl: string, script: string, sql: string, 
 }
 
 /** An integer option from a flag or environment value (the first given), else `fallback`. */
+/** Writes a benchmark's results as JSON (bench/results/, git-ignored), creating the folder. */
+export async function writeResults(file: string, results: unknown): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+}
+
 export function intOption(raw: string | undefined, fallback: number, min = 1): number {
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
