@@ -167,14 +167,20 @@ export function createSuggestService({ db, rules, canned, log, registry, loadOut
     if (!outcome) return undefined;
     const session = outcome.value.startConversation({ sourceChannel: conversation.ticketSource ?? null, ...(conversation.timezone ? { timeZone: conversation.timezone } : {}) });
     for (const message of conversation.messages) session.push(featureMessage(message));
+    // Per request: the learned ranking asks for every candidate, the response again for the chosen ones.
+    const risks = new Map<string, number>();
     return (text) => {
+      let risk = risks.get(text);
+      if (risk !== undefined) return risk;
       let prepared = outcome.prepared.get(text);
       if (prepared === undefined) {
         prepared = outcome.value.prepareCandidate(text);
         if (outcome.prepared.size >= MAX_PREPARED_CANDIDATES) outcome.prepared.clear();
         outcome.prepared.set(text, prepared);
       }
-      return session.predictWithCandidate(prepared);
+      risk = session.predictWithCandidate(prepared);
+      risks.set(text, risk);
+      return risk;
     };
   }
 
