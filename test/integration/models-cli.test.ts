@@ -1,11 +1,8 @@
 import { access, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createCoreServices } from '../../src/core.ts';
-import { migrate, openDatabase, parseConfig, type Database } from '../../src/platform/index.ts';
 import { createAnalyticsFixture, MWOZ, ussSlice, type AnalyticsFixture } from '../support/analytics.ts';
-import { runCliCaptured, type CliRun } from '../support/cli.ts';
-import { openTestDatabase, TEST_DATABASE_URL, testDbKind } from '../support/context.ts';
+import { cliTicketDatabase, runCliCaptured, type CliRun } from '../support/cli.ts';
 
 // `loopwise train`, `score`, `models list|promote|rollback` and `eval satisfaction` as a user runs
 // them: a MultiWOZ slice ingested into the analytics store, models saved in the registry of the
@@ -22,20 +19,9 @@ beforeAll(async () => {
   slice = await ussSlice(MWOZ, fx.dir, 80);
   await fx.ingest({ listingId: 'acme', paths: [slice], format: 'uss' });
   fx.db.close(); // the CLI opens the file itself
-  let db: Database;
-  if (testDbKind() === 'postgres') {
-    const opened = await openTestDatabase();
-    db = opened.db;
-    dropDatabase = opened.drop;
-    env = { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: opened.schema, DATA_DIR: fx.dir, ANALYTICS_DB_PATH: fx.file, LOG_LEVEL: 'silent' };
-  } else {
-    env = { DATA_DIR: fx.dir, ANALYTICS_DB_PATH: fx.file, LOG_LEVEL: 'silent' };
-    db = await openDatabase(parseConfig(env));
-    await migrate(db);
-  }
-  await createCoreServices({ db, config: parseConfig(env) }).listings.create({ id: 'acme', name: 'Acme' });
-  // PGlite is one process's: the CLI opens it next.
-  if (testDbKind() === 'pglite') await db.close();
+  const ticketDb = await cliTicketDatabase(fx.dir, { id: 'acme', name: 'Acme' });
+  env = { ...ticketDb.env, ANALYTICS_DB_PATH: fx.file };
+  dropDatabase = ticketDb.drop;
 }, 120_000);
 afterAll(async () => {
   await dropDatabase();

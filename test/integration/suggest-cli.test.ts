@@ -1,11 +1,8 @@
 import { access, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createCoreServices } from '../../src/core.ts';
-import { migrate, openDatabase, parseConfig, type Database } from '../../src/platform/index.ts';
 import { createAnalyticsFixture, MWOZ, ussSlice, type AnalyticsFixture } from '../support/analytics.ts';
-import { runCliCaptured, type CliRun } from '../support/cli.ts';
-import { openTestDatabase, TEST_DATABASE_URL, testDbKind } from '../support/context.ts';
+import { cliTicketDatabase, runCliCaptured, type CliRun } from '../support/cli.ts';
 
 // `loopwise train --target reply`, `rank`, `suggest` and `eval suggest` as a batch user runs them:
 // a reply model trained from a MultiWOZ slice in the analytics store and promoted in the registry
@@ -21,21 +18,10 @@ beforeAll(async () => {
   fx = await createAnalyticsFixture();
   slice = await ussSlice(MWOZ, fx.dir, 40);
   await fx.ingest({ listingId: 'acme', paths: [slice], format: 'uss' });
-  let db: Database;
-  if (testDbKind() === 'postgres') {
-    const opened = await openTestDatabase();
-    db = opened.db;
-    dropDatabase = opened.drop;
-    env = { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: opened.schema, DATA_DIR: fx.dir, LOG_LEVEL: 'silent' };
-  } else {
-    env = { DATA_DIR: fx.dir, LOG_LEVEL: 'silent' };
-    db = await openDatabase(parseConfig(env));
-    await migrate(db);
-  }
-  env.ANALYTICS_DB_PATH = fx.file;
-  await createCoreServices({ db, config: parseConfig(env) }).listings.create({ id: 'acme', name: 'Acme' });
-  // PGlite and the DuckDB file are one process's at a time: the CLI opens them next.
-  if (testDbKind() === 'pglite') await db.close();
+  const ticketDb = await cliTicketDatabase(fx.dir, { id: 'acme', name: 'Acme' });
+  env = { ...ticketDb.env, ANALYTICS_DB_PATH: fx.file };
+  dropDatabase = ticketDb.drop;
+  // The DuckDB file is one process's at a time: the CLI opens it next.
   fx.db.close();
   const trained = await cli('train', '--listing', 'acme', '--target', 'reply', '--ensemble', '1', '--promote', '--quiet', '--json');
   expect(trained.code, trained.stderr).toBe(0);
