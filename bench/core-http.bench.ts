@@ -191,7 +191,7 @@ async function main() {
       LOG_LEVEL: 'warn',
       DATABASE_POOL_SIZE: String(options.poolSize),
     };
-    server = startChild('loopwise api', 'src/server.ts', { ...serverEnv, PORT: String(port), HOST: '127.0.0.1' }, cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []);
+    server = startChild('loopwise api', 'src/server.ts', { ...serverEnv, PORT: String(port), HOST: '127.0.0.1' }, { cpuProfileDir: cpuProfDir });
     if (options.redisUrl) worker = startChild('loopwise worker', 'src/worker.ts', { ...serverEnv, DATABASE_POOL_SIZE: '10' });
     const baseUrl = `http://127.0.0.1:${port}`;
     await waitForHttp(server, `${baseUrl}/healthz`);

@@ -47,6 +47,7 @@ const { values: flags } = parseArgs({
     rules: { type: 'string' },
     replies: { type: 'string' },
     'database-url': { type: 'string' },
+    'cpu-prof': { type: 'string' },
     check: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -63,6 +64,7 @@ if (flags.help) {
       '  --rules N          published keyword rules (BENCH_RULES, 2000)',
       '  --replies N        CSR replies in the reply index (BENCH_REPLIES, 100000)',
       `  --database-url U   PostgreSQL (BENCH_DATABASE_URL, ${DEFAULT_DATABASE_URL})`,
+      '  --cpu-prof DIR     write a V8 CPU profile of the API server into DIR (BENCH_CPU_PROF)',
       '  --check            exit 2 when a target is missed',
       '',
     ].join('\n'),
@@ -77,6 +79,7 @@ const options = {
   rules: intOption(flags.rules ?? process.env.BENCH_RULES, 2000, 0),
   replies: intOption(flags.replies ?? process.env.BENCH_REPLIES, 100_000),
   databaseUrl: flags['database-url'] ?? process.env.BENCH_DATABASE_URL ?? DEFAULT_DATABASE_URL,
+  cpuProfDir: flags['cpu-prof'] ?? process.env.BENCH_CPU_PROF,
   check: Boolean(flags.check) || process.env.BENCH_CHECK === '1',
 };
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -150,7 +153,7 @@ async function main() {
       REDIS_URL: '',
       RATE_LIMIT_PER_MINUTE: '100000000',
       LOG_LEVEL: 'warn',
-    });
+    }, { cpuProfileDir: options.cpuProfDir ? path.resolve(options.cpuProfDir) : undefined });
     const baseUrl = `http://127.0.0.1:${port}`;
     await waitForHttp(server, `${baseUrl}/healthz`);
     const listingId = 'bench';

@@ -37,14 +37,14 @@ export const freePort = () =>
 
 /**
  * Starts a TypeScript entry point under `node --import tsx`: one process, so its pid is the
- * server's. With BENCH_CPU_PROF_DIR set, each child writes a V8 CPU profile
- * there when it exits (V8's default names: CPU.<date>.<time>.<pid>.<thread>…; the child's pid is
- * logged): where a server's time goes under the load. Open a profile in Chrome DevTools.
+ * server's. With `cpuProfileDir` the child writes a V8 CPU profile there when it exits (V8's
+ * default names: CPU.<date>.<time>.<pid>.<thread>…; the pid is logged): where a server's time goes
+ * under the load. Open it in Chrome DevTools.
  */
-export function startChild(name: string, script: string, env: Record<string, string>, nodeFlags: string[] = []): Child {
-  const profileDir = process.env.BENCH_CPU_PROF_DIR;
+export function startChild(name: string, script: string, env: Record<string, string>, options: { cpuProfileDir?: string | undefined } = {}): Child {
+  const profileDir = options.cpuProfileDir;
   const profiling = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const child = spawn(process.execPath, [...nodeFlags, ...profiling, '--import', 'tsx', script], {
+  const child = spawn(process.execPath, [...profiling, '--import', 'tsx', script], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
