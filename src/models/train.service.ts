@@ -18,6 +18,7 @@ import {
   type ClassificationMetrics,
   type EarlyWarningPoint,
   type SplitKind,
+  type Teacher,
   type TrainedModel,
   type TrainingConfig,
 } from './training/evaluate.ts';
@@ -177,6 +178,7 @@ export async function trainOutcomeModel(db: AnalyticsDb, options: TrainOutcomeOp
     seed: training.seed,
     onProgress: (done, total) => progress('read', (READ * done) / Math.max(total, 1), `read ${done}/${total} conversations`),
   });
+  const teacher = training.teacherWeight > 0 && set.target.at === 'before-turn' ? await readTeacher(db, options, set, training) : undefined;
   const readSeconds = (performance.now() - started) / 1000;
 
   const plan = planSplits(set, options.split ?? 'auto', options.folds ?? 5, training.seed);
@@ -194,8 +196,12 @@ export async function trainOutcomeModel(db: AnalyticsDb, options: TrainOutcomeOp
     const train = indicesWhere(set.examples, fold.test, false);
     const test = indicesWhere(set.examples, fold.test, true);
     if (train.length === 0 || test.length === 0) continue;
-    const model = await trainOn(set, train, training, (phase, epoch, epochs) =>
-      progress('evaluate', base + (evaluateShare / plan.folds.length) * within(phase, epoch, epochs), `${fold.name}: ${describePhase(phase, epoch)}`),
+    const model = await trainOn(
+      set,
+      train,
+      training,
+      (phase, epoch, epochs) => progress('evaluate', base + (evaluateShare / plan.folds.length) * within(phase, epoch, epochs), `${fold.name}: ${describePhase(phase, epoch)}`),
+      teacher,
     );
     try {
       const data = toTrainingSet(set.rows, set.examples, test, model.spec, slotMask(training.slots));
@@ -241,8 +247,12 @@ export async function trainOutcomeModel(db: AnalyticsDb, options: TrainOutcomeOp
 
   const finalStart = performance.now();
   const all = Int32Array.from({ length: set.examples.n }, (_, i) => i);
-  const final = await trainOn(set, all, training, (phase, epoch, epochs) =>
-    progress('final', READ + evaluateShare + (1 - READ - evaluateShare) * within(phase, epoch, epochs), `final model: ${describePhase(phase, epoch)}`),
+  const final = await trainOn(
+    set,
+    all,
+    training,
+    (phase, epoch, epochs) => progress('final', READ + evaluateShare + (1 - READ - evaluateShare) * within(phase, epoch, epochs), `final model: ${describePhase(phase, epoch)}`),
+    teacher,
   );
   final.backendModel.dispose();
   const artifact = encodeArtifact({
@@ -283,6 +293,48 @@ export async function trainOutcomeModel(db: AnalyticsDb, options: TrainOutcomeOp
     createdAt: new Date().toISOString(),
   };
   return { artifact, metadata, evaluation };
+}
+
+/**
+ * The teacher of a before-turn model (evaluate.ts teacherTargets): the same labels at the
+ * after-turn placement, matched to the student's examples in order within each conversation (both
+ * placements list a conversation's rated turns in order, then its outcome). A conversation whose
+ * lists differ gets no teacher.
+ */
+export async function readTeacher(db: AnalyticsDb, options: TrainOutcomeOptions, student: ExampleSet, training: TrainingConfig): Promise<Teacher> {
+  const resolved = await resolveTarget(db, options.listingId, options.target, {
+    at: 'after-turn',
+    ...(options.riskClass !== undefined ? { riskClass: options.riskClass } : {}),
+    ...(options.labelRule ? { labelRule: options.labelRule } : {}),
+  });
+  const slots = defaultSlots('after-turn');
+  const set = await extractExamples(db, options.listingId, resolved, {
+    buckets: training.buckets,
+    slots: slotMask(slots),
+    ...(options.timeZone ? { timeZone: options.timeZone } : {}),
+    includeOutcome: options.includeOutcome ?? true,
+    earlyK: [],
+    maxRows: 200_000,
+    seed: training.seed,
+  });
+  const byConversation = (list: ExampleSet) => {
+    const map = new Map<string, number[]>();
+    for (let e = 0; e < list.examples.n; e++) {
+      const id = list.conversations[list.examples.conversation[e]!]!.id;
+      const examples = map.get(id);
+      if (examples) examples.push(e);
+      else map.set(id, [e]);
+    }
+    return map;
+  };
+  const teacherExamples = byConversation(set);
+  const of = new Int32Array(student.examples.n).fill(-1);
+  for (const [id, examples] of byConversation(student)) {
+    const matched = teacherExamples.get(id);
+    if (!matched || matched.length !== examples.length || examples.some((e, i) => student.examples.label[e] !== set.examples.label[matched[i]!])) continue;
+    examples.forEach((e, i) => (of[e] = matched[i]!));
+  }
+  return { set, of, slots };
 }
 
 /** The n-gram words worth keeping for drivers: those whose buckets carry the largest weights. */

@@ -2,6 +2,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeGenerated } from '../../data/generate/index.ts';
 import { loadOutcomeModel, modelFeatureSet, scoreContextLines, trainOutcomeModel, type TrainedOutcome } from '../../src/models/index.ts';
+import { extractExamples, resolveTarget } from '../../src/models/dataset.ts';
+import { readTeacher } from '../../src/models/train.service.ts';
+import { DEFAULT_TRAINING, slotMask, teacherTargets } from '../../src/models/training/index.ts';
 import { createAnalyticsFixture, MWOZ, ussSlice, type AnalyticsFixture } from '../support/analytics.ts';
 import { createTestContext, type TestContext } from '../support/context.ts';
 
@@ -115,4 +118,37 @@ describe('trainOutcomeModel', () => {
     expect(parsed[0].probs.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 9);
     expect(parsed[2].error).toMatch(/context\.0\.role/);
   });
+
+  it('before-turn: fits to a cross-fitted after-turn teacher mixed into the ratings (training only; teacherWeight 0 turns it off)', async () => {
+    const options = { listingId: 'mwoz', target: 'satisfaction', at: 'before-turn', folds: 2, labelRule: 'uss-argmax' } as const;
+    const training = { ...DEFAULT_TRAINING.logistic, slots: ['csr_last', 'customer_last'] as const, epochs: 4, ensemble: 1 };
+    const resolvedTarget = await resolveTarget(fx.db, 'mwoz', 'satisfaction', { at: 'before-turn', labelRule: 'uss-argmax' });
+    const set = await extractExamples(fx.db, 'mwoz', resolvedTarget, { buckets: training.buckets, slots: slotMask([...training.slots]), includeOutcome: true, earlyK: [], maxRows: 1e6, seed: 1 });
+    const teacher = await readTeacher(fx.db, options, set, { ...training, slots: [...training.slots] });
+    // Every rated turn and the outcome have their after-turn twin, with the same label.
+    expect(Array.from(teacher.of).every((t) => t >= 0)).toBe(true);
+    expect(Array.from(teacher.of, (t, e) => teacher.set.examples.label[t] === set.examples.label[e]).every(Boolean)).toBe(true);
+
+    const K = set.target.classes.length;
+    const which = Int32Array.from({ length: set.examples.n }, (_, i) => i).filter((e) => set.examples.conversation[e]! % 3 !== 0);
+    const soft = await teacherTargets(set.examples, which, teacher, { ...training, slots: [...training.slots], teacherWeight: 0.5 });
+    const inWhich = new Set(which);
+    let moved = 0;
+    for (let e = 0; e < set.examples.n; e++) {
+      const row = Array.from(soft.subarray(e * K, (e + 1) * K));
+      const original = Array.from(set.examples.soft.subarray(e * K, (e + 1) * K));
+      expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+      if (!inWhich.has(e)) expect(row).toEqual(original);
+      else if (row.some((value, k) => Math.abs(value - original[k]!) > 1e-6)) moved++;
+    }
+    expect(moved).toBeGreaterThan(which.length / 2);
+
+    const taught = await trainOutcomeModel(fx.db, { ...options, training: { epochs: 4, ensemble: 1 } });
+    const plain = await trainOutcomeModel(fx.db, { ...options, training: { epochs: 4, ensemble: 1, teacherWeight: 0 } });
+    expect(taught.metadata.config.teacherWeight).toBe(0.5);
+    expect(plain.metadata.config.teacherWeight).toBe(0);
+    expect(Buffer.compare(Buffer.from(taught.artifact), Buffer.from(plain.artifact))).not.toBe(0);
+    const probs = loadOutcomeModel(taught.artifact, taught.metadata).predictContext([{ role: 'customer', kind: 'text', channel: null, tsMs: null, text: 'I need a hotel.', hasAttachment: false }]).probs!;
+    expect(probs.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+  }, 120_000);
 });

@@ -57,6 +57,12 @@ export interface TrainingConfig {
    */
   decisionPower: number;
   decisionFloor: number | null;
+  /**
+   * Before-turn targets: the share of each training example's target taken from a teacher that sees
+   * the rated customer message (an after-turn model, cross-fitted so it never scores its own
+   * training examples); the rest stays the annotators' ratings. 0: no teacher. See `teacherTargets`.
+   */
+  teacherWeight: number;
   seed: number;
 }
 
@@ -80,6 +86,10 @@ export const DEFAULT_TRAINING: Record<ModelKind, TrainingConfig> = {
     maxClassWeight: 20,
     decisionPower: 1,
     decisionFloor: 0.05,
+    // 5-fold on USS before-turn, (UAR, F1 dissatisfied, AUC) without → with the teacher: MultiWOZ
+    // .323/.125/.6995 → .321/.125/.703, SGD .325/.151/.757 → .328/.157/.759 (seeds 2 and 3 on
+    // MultiWOZ: AUC +.001, +.007; log loss lower every time). Training time ×1.7. The mlp has none (not measured).
+    teacherWeight: 0.5,
     slots: [...SPARSE_SLOTS],
     ensemble: 3,
     seed: 1,
@@ -98,6 +108,7 @@ export const DEFAULT_TRAINING: Record<ModelKind, TrainingConfig> = {
     maxClassWeight: 20,
     decisionPower: 1,
     decisionFloor: 0.05,
+    teacherWeight: 0,
     slots: [...SPARSE_SLOTS],
     ensemble: 1,
     seed: 1,
@@ -191,8 +202,10 @@ export async function trainOn(
   which: ArrayLike<number>,
   training: TrainingConfig,
   onEpoch?: (phase: 'select' | 'final', epoch: number, epochs: number) => void,
+  teacher?: Teacher,
 ): Promise<TrainedModel> {
   const started = performance.now();
+  if (teacher && training.teacherWeight > 0) set = { ...set, examples: { ...set.examples, soft: await teacherTargets(set.examples, which, teacher, training) } };
   const { raw, categories } = rawRowsOf(set.rows, set.examples, which);
   const spec = fitDenseSpec(raw, categories);
   const slots = slotMask(training.slots);
@@ -204,16 +217,7 @@ export async function trainOn(
     hidden: training.hidden,
     seed: training.seed,
   };
-  const fitOptions = {
-    batchSize: training.batchSize,
-    learningRate: training.learningRate,
-    l2: training.l2,
-    l2Sparse: training.l2Sparse,
-    sparseDropout: training.sparseDropout,
-    classWeightPower: training.classWeightPower,
-    maxClassWeight: training.maxClassWeight,
-    seed: training.seed,
-  };
+  const fitOptions = fitOptionsOf(training, training.seed);
   const { fit: fitPart, validation: validationPart } = holdOut(set.examples, which, training.seed, VALIDATION_SHARE);
   let epochs = training.epochs;
   let decision = { power: training.decisionPower, floor: training.decisionFloor ?? 0, validationUar: null as number | null };
@@ -270,6 +274,83 @@ export async function trainOn(
     seconds: (performance.now() - started) / 1000,
     backendModel: fit.model,
   };
+}
+
+/** The optimiser settings of a training config, for `fitModel`. */
+function fitOptionsOf(training: TrainingConfig, seed: number) {
+  return {
+    batchSize: training.batchSize,
+    learningRate: training.learningRate,
+    l2: training.l2,
+    l2Sparse: training.l2Sparse,
+    sparseDropout: training.sparseDropout,
+    classWeightPower: training.classWeightPower,
+    maxClassWeight: training.maxClassWeight,
+    seed,
+  };
+}
+
+/**
+ * A teacher for before-turn targets: the same rated turns at the after-turn placement, and for
+ * each student example its teacher example (`of`, −1: none).
+ */
+export interface Teacher {
+  set: ExampleSet;
+  of: Int32Array;
+  slots: SparseSlot[];
+}
+
+/** Conversations split into the teacher's two halves (seeded). */
+const TEACHER_PARTS = 2;
+
+/**
+ * Generalised distillation (Lopez-Paz et al. 2016, learning with privileged information): the
+ * rating after a turn is largely the customer's reaction to the CSR's reply, which a before-turn
+ * model cannot see but an after-turn model can. Its probabilities are a less noisy target than 3–7
+ * annotators' votes, so the before-turn model is fitted to `teacherWeight` · teacher + the rest ·
+ * ratings. The teacher is cross-fitted: the training conversations are split in two halves, a
+ * one-member after-turn model is fitted on each (stopped at its best epoch on the other half) and
+ * scores the other half, so no example is scored by a teacher that learnt from it. Only the
+ * targets of examples `which` change (a copy); serving is untouched.
+ */
+export async function teacherTargets(examples: ExampleList, which: ArrayLike<number>, teacher: Teacher, training: TrainingConfig): Promise<Float32Array> {
+  const soft = Float32Array.from(examples.soft);
+  const tSet = teacher.set;
+  const K = tSet.target.classes.length;
+  const studentConversation = new Map<number, number>();
+  const parts: Array<Array<{ student: number; teacher: number }>> = Array.from({ length: TEACHER_PARTS }, () => []);
+  const conversations = [...new Set(Array.from(which, (e) => examples.conversation[e]!))].sort((a, b) => a - b);
+  shuffleInPlace(conversations, seededRandom(training.seed ^ 0x7eac));
+  conversations.forEach((c, i) => studentConversation.set(c, i % TEACHER_PARTS));
+  for (let i = 0; i < which.length; i++) {
+    const e = which[i]!;
+    const t = teacher.of[e]!;
+    if (t >= 0) parts[studentConversation.get(examples.conversation[e]!)!]!.push({ student: e, teacher: t });
+  }
+  if (parts.some((part) => part.length === 0)) return soft;
+  const slots = slotMask(teacher.slots);
+  for (let p = 0; p < TEACHER_PARTS; p++) {
+    const fitRows = parts.flatMap((part, q) => (q === p ? [] : part.map((pair) => pair.teacher)));
+    const held = parts[p]!;
+    const { raw, categories } = rawRowsOf(tSet.rows, tSet.examples, fitRows);
+    const spec = fitDenseSpec(raw, categories);
+    const config: ModelConfig = { kind: 'logistic', denseWidth: spec.width, buckets: tSet.buckets, classes: K, hidden: 0, seed: training.seed };
+    const heldSet = toTrainingSet(
+      tSet.rows,
+      tSet.examples,
+      held.map((pair) => pair.teacher),
+      spec,
+      slots,
+    );
+    const fit = await fitModel(config, toTrainingSet(tSet.rows, tSet.examples, fitRows, spec, slots), { ...fitOptionsOf(training, training.seed + p), epochs: training.epochs, validation: heldSet });
+    fit.model.dispose();
+    const probs = scoreSet(compileScorer(config, toCompiledWeights(fit.weights, config)), heldSet);
+    const w = training.teacherWeight;
+    held.forEach(({ student }, r) => {
+      for (let k = 0; k < K; k++) soft[student * K + k] = w * probs[r]![k]! + (1 - w) * examples.soft[student * K + k]!;
+    });
+  }
+  return soft;
 }
 
 /** Splits examples `which` by conversation: about `share` of the conversations go to validation (seeded). */
