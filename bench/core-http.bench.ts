@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { freePort, intOption, load, pgbench, ROOT, startChild, stopChild, waitForHttp, type Child, type CpuShare, type HttpFigures , writeResults } from './support/harness.ts';
+import { freePort, intOption, load, pgbench, ROOT, SERVICE_NODE_FLAGS, startChild, stopChild, waitForHttp, type Child, type CpuShare, type HttpFigures , writeResults } from './support/harness.ts';
 import { createTicketRequest, CUSTOMER_TEXTS, postMessageRequest, seed } from './support/loopwise.ts';
 
 const RESULTS_FILE = path.join(ROOT, 'bench', 'results', 'core-http.json');
@@ -191,8 +191,8 @@ async function main() {
       LOG_LEVEL: 'warn',
       DATABASE_POOL_SIZE: String(options.poolSize),
     };
-    server = startChild('loopwise api', 'src/server.ts', { ...serverEnv, PORT: String(port), HOST: '127.0.0.1' }, { cpuProfileDir: cpuProfDir });
-    if (options.redisUrl) worker = startChild('loopwise worker', 'src/worker.ts', { ...serverEnv, DATABASE_POOL_SIZE: '10' });
+    server = startChild('loopwise api', 'src/server.ts', { ...serverEnv, PORT: String(port), HOST: '127.0.0.1' }, { cpuProfileDir: cpuProfDir, nodeFlags: SERVICE_NODE_FLAGS });
+    if (options.redisUrl) worker = startChild('loopwise worker', 'src/worker.ts', { ...serverEnv, DATABASE_POOL_SIZE: '10' }, { nodeFlags: SERVICE_NODE_FLAGS });
     const baseUrl = `http://127.0.0.1:${port}`;
     await waitForHttp(server, `${baseUrl}/healthz`);
     log(`api up at ${baseUrl}; seeding ${options.tickets} tickets and ${options.csrs} CSRs holding ${options.heldPerCsr} each…`);
