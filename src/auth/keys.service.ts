@@ -45,13 +45,16 @@ const toView = ({ secretHash: _secretHash, ...view }: ApiKeyRecord): KeyView => 
 
 export function createKeyService({ db, adminApiKey, cacheSeconds, now = Date.now }: KeysDeps) {
   const adminDigest = adminApiKey ? sha256(adminApiKey) : undefined;
+  // A token in the key format can only be the admin key if the admin key has that format too;
+  // otherwise the admin comparison (a SHA-256 of the token) is skipped for every key-format token.
+  const adminHasKeyFormat = adminApiKey !== undefined && TOKEN.test(adminApiKey);
   const cache = new Map<string, { principal: Principal; secretHash: Buffer; expiresAt: number }>();
 
   async function authenticate(token: string): Promise<Principal | undefined> {
-    if (adminDigest && timingSafeEqual(sha256(token), adminDigest)) {
+    const match = TOKEN.exec(token);
+    if (adminDigest && (!match || adminHasKeyFormat) && timingSafeEqual(sha256(token), adminDigest)) {
       return { keyId: ADMIN_ENV_KEY_ID, role: 'admin', listingId: null, csrId: null, rateLimitPerMinute: null };
     }
-    const match = TOKEN.exec(token);
     if (!match) return undefined;
     const [, id, secret] = match as unknown as [string, string, string];
     const presented = sha256(secret);

@@ -4,5 +4,6 @@ export { AppError, errorCatalog, notFound, conflict, forbidden, invalidInput, ty
 export * from './db/index.ts';
 export { newId, isUuid, randomToken } from './ids.ts';
 export { seededRandom, shuffleInPlace } from './random.ts';
+export { createBoundedCache, type BoundedCache } from './bounded-cache.ts';
 export { systemClock, type Clock } from './clock.ts';
 export { apiSchemas } from './api-schemas.ts';

@@ -2,7 +2,7 @@ import { EventNames, type StoredEvent } from '../events/index.ts';
 import type { FeatureMessage } from '../features/index.ts';
 import type { JobProducer } from '../jobs/index.ts';
 import type { ModelRegistry, ModelVersion } from '../models/registry/index.ts';
-import { AppError, type Database, type Logger } from '../platform/index.ts';
+import { AppError, createBoundedCache, type Database, type Logger } from '../platform/index.ts';
 import { findTicketFacts, readTicketMessages, writePrediction, type TicketMessageRow } from './predictions.store.ts';
 import type { LoadedOutcomeModel, OutcomeModelLoader, OutcomeSession } from './predictions.types.ts';
 
@@ -66,7 +66,7 @@ const toFeatureMessage = (row: TicketMessageRow): FeatureMessage => ({
 export function createPredictionEngine({ db, registry, load, jobs, logger, maxSessions = 10_000, modelsTtlMs = 5000, refreshAlsoFor, now = Date.now }: PredictionEngineDeps) {
   const listingModels = new Map<string, Promise<ListingModels>>();
   const compiled = new Map<string, Promise<LoadedOutcomeModel>>();
-  const sessions = new Map<string, TicketSessions>();
+  const sessions = createBoundedCache<string, TicketSessions>(maxSessions);
   /** Per-ticket chain: two refreshes of one ticket never interleave in this process. */
   const running = new Map<string, Promise<unknown>>();
 
@@ -126,10 +126,7 @@ export function createPredictionEngine({ db, registry, load, jobs, logger, maxSe
       for (const session of state.sessions) session.push(message);
       state.lastSeq = row.seq;
     }
-    // Re-insert: Map order is the recency order the eviction below relies on.
-    sessions.delete(cacheKey);
     sessions.set(cacheKey, state);
-    while (sessions.size > maxSessions) sessions.delete(sessions.keys().next().value!);
     if (state.lastSeq === 0) return { predictions: 0, atSeq: 0 };
 
     let written = 0;

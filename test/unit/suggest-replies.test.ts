@@ -224,7 +224,7 @@ describe('dual encoder and ranker', () => {
     }
   });
 
-  it('encodes a context from cached per-message bags as the plain forward pass does', async () => {
+  it('encodes a context from cached per-message bags as the plain forward pass does (within int8 rounding)', async () => {
     const { parts } = await trainReplyModelFromConversations(listing, tiny);
     const ranker = createReplyRanker(parts);
     const encoder = compileDualEncoder(parts.dualEncoder);
@@ -234,12 +234,16 @@ describe('dual encoder and ranker', () => {
       { role: 'csr' as const, text: 'Your parcel is with the courier, tracking number 1Z999AA1.' },
       { role: 'customer' as const, text: 'thanks, and I forgot my password' },
     ];
-    // Growing the conversation reuses the first messages' bags (now in other slots).
+    // Growing the conversation reuses the first messages' bags (now in other slots): exactly what a
+    // ranker with nothing cached computes, and the float forward pass up to the int8 embedding's
+    // rounding (each entry within half a step of 1/127 of its row's largest magnitude).
     for (let length = 1; length <= conversation.length; length++) {
       const messages = conversation.slice(0, length);
       const cached = ranker.prepareContext(messages).vector;
+      expect(createReplyRanker(parts).prepareContext(messages).vector).toEqual(cached);
       const plain = encoder.encodeContext(toSparse(contextFeatures(messages, parts.config.encoding), vocabulary));
-      for (let k = 0; k < plain.length; k++) expect(Math.abs(cached[k]! - plain[k]!)).toBeLessThanOrEqual(1e-5);
+      const largest = Math.max(...plain.map(Math.abs));
+      for (let k = 0; k < plain.length; k++) expect(Math.abs(cached[k]! - plain[k]!)).toBeLessThanOrEqual(0.02 * largest);
     }
   });
 

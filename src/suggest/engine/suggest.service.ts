@@ -8,7 +8,7 @@ import { decodeReplyModel } from '../replies/artifact.ts';
 import { createReplyRanker, type ReplyRanker } from '../replies/ranker.ts';
 import { templateReply } from '../replies/text.ts';
 import type { ConversationMessage, FiredRule, RulesService } from '../rules/index.ts';
-import { rankBody, suggestBody, type RankInput, type SuggestedAction, type SuggestedReply, type SuggestInput, type SuggestView } from './suggest.schemas.ts';
+import { rankBody, type RankInput, type SuggestedAction, type SuggestedReply, type SuggestRequest, type SuggestView } from './suggest.schemas.ts';
 
 /**
  * POST /v1/suggest: one ranked list from the listing's published keyword rules (their reply sets
@@ -211,8 +211,8 @@ export function createSuggestService({ db, rules, canned, log, registry, loadOut
   }
 
   return {
-    async suggest(listingId: string, raw: SuggestInput): Promise<SuggestView> {
-      const input = suggestBody.parse(raw);
+    /** `input` as the route's validation left it (zod's output: defaults applied). */
+    async suggest(listingId: string, input: SuggestRequest): Promise<SuggestView> {
       const gate = input.minScore ?? minScore;
       const [conversation, models] = await Promise.all([conversationOf(listingId, input), modelsOf(listingId)]);
       const riskIfSent = input.outcome ? outcomeRisks(models, conversation) : undefined;

@@ -1,7 +1,9 @@
-import { addRow, compileDualEncoder, dot, finishTower, type DualEncoderWeights } from './dual-encoder.ts';
+import { compileDualEncoder, dot, finishTower, type DualEncoderWeights } from './dual-encoder.ts';
 import { contextSlots, createVocabulary, markerFeatures, normalisedNgrams, responseFeaturesOfWords, slotKey, toSparse, type EncodingConfig, type Vocabulary } from './encoding.ts';
 import { defaultQueryBudget, type Bm25QueryBudget } from './bm25.ts';
 import { createReplyIndex, type CanonicalReply, type ContextMessage, type ReplyIndex, type ReplyIndexData } from './reply-index.ts';
+import { createBoundedCache } from '../../platform/index.ts';
+import { addQuantizedRow, createQuantizedRows, dotQuantizedPair, quantizedRowNorm, quantizeRowInto, quantizeRows } from './quantized.ts';
 import { messageWords, STOP_WORDS, urlsIn } from './text.ts';
 
 /**
@@ -95,8 +97,13 @@ export interface PreparedContext {
   readonly vector: Float32Array;
   readonly lastTerms: readonly string[];
   readonly queryTerms: readonly string[];
-  /** Per cluster: best and summed BM25 of its past contexts among the nearest ones. */
-  readonly knn: ReadonlyMap<number, { max: number; sum: number }>;
+  /**
+   * The canonical replies that followed the nearest past contexts, in order of their best hit,
+   * with (parallel) the best and the summed BM25 of their contexts among the nearest ones.
+   */
+  readonly knnClusters: Int32Array;
+  readonly knnMax: Float64Array;
+  readonly knnSum: Float64Array;
   readonly knnTop: number;
   /**
    * Sparse term-id vectors (ids in the reply BM25 index, parallel value arrays): the BM25 query
@@ -124,8 +131,12 @@ export interface PreparedCandidate {
   readonly termIds: Int32Array;
   readonly termCount: number;
   readonly words: number;
+  /**
+   * The dual encoder's response vector: of a given text as floats (`vectorRow` −1); of a canonical
+   * reply, row `vectorRow` of the ranker's quantized reply vectors (`vector` empty).
+   */
   readonly vector: Float32Array;
-  readonly vectorOffset: number;
+  readonly vectorRow: number;
   /** L2 norm of the vector. */
   readonly vectorNorm: number;
   /** Norm of the idf vector of the distinct terms (the lexical neighbour feature's cosine). */
@@ -218,12 +229,15 @@ export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
   const encoder = compileDualEncoder(parts.dualEncoder);
   const dim = encoder.dim;
   const { config } = parts;
-  // Precomputed per canonical reply: its dual-encoder vector (packed), word count, idf norm.
-  const clusterVectors = new Float32Array(index.clusters.length * dim);
+  // Precomputed per canonical reply: its dual-encoder vector (int8 rows, quantized.ts), word
+  // count, idf norm. The context tower's embedding is read as int8 rows too.
+  const clusterVectors = createQuantizedRows(index.clusters.length, dim);
+  const encoded = new Float32Array(dim);
   for (const cluster of index.clusters) {
     const words = index.clusterWords[cluster.id]!;
-    encoder.encodeResponse(toSparse(responseFeaturesOfWords(words, config.encoding), responseVocabulary), clusterVectors.subarray(cluster.id * dim, (cluster.id + 1) * dim));
+    quantizeRowInto(clusterVectors, cluster.id, encoder.encodeResponse(toSparse(responseFeaturesOfWords(words, config.encoding), responseVocabulary), encoded));
   }
+  const noVector = new Float32Array(0);
   const replies = index.replies;
   const termIdsOf = (terms: readonly string[]) => {
     const ids: number[] = [];
@@ -242,7 +256,7 @@ export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
     }
     return Math.sqrt(sum);
   };
-  const norm = (vector: Float32Array, offset: number) => Math.sqrt(dot(vector, vector, offset, dim, offset));
+  const norm = (vector: Float32Array) => Math.sqrt(dot(vector, vector, 0, dim));
   const clusterCandidates: PreparedCandidate[] = index.clusters.map((cluster) => {
     const termIds = termIdsOf(index.clusterTerms[cluster.id]!);
     return {
@@ -250,9 +264,9 @@ export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
       termIds,
       termCount: index.clusterTerms[cluster.id]!.length,
       words: index.clusterWords[cluster.id]!.length,
-      vector: clusterVectors,
-      vectorOffset: cluster.id * dim,
-      vectorNorm: norm(clusterVectors, cluster.id * dim),
+      vector: noVector,
+      vectorRow: cluster.id,
+      vectorNorm: quantizedRowNorm(clusterVectors, cluster.id),
       termNorm: idfNorm(termIds),
       hasLink: Boolean(cluster.url || cluster.docId) || urlsIn(cluster.text).length > 0,
       cluster,
@@ -264,13 +278,13 @@ export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
 
   // The context tower's embedding bag is linear in the messages: each message's bag (per slot) is
   // computed once and kept, so a conversation that grew by one message costs one new bag plus a
-  // weighted sum of six vectors, not the whole bag again. Bounded, oldest first out.
+  // weighted sum of six vectors, not the whole bag again. Bounded, least recently used out.
   const contextTower = parts.dualEncoder.context;
-  const bags = new Map<readonly string[], Array<Float32Array | undefined>>();
+  const contextEmbedding = quantizeRows(contextTower.embedding, dim);
+  const bags = createBoundedCache<readonly string[], Array<Float32Array | undefined>>(Math.max(2, config.bagCache ?? defaultRankerConfig.bagCache));
   const messageBag = (words: readonly string[], slot: number): Float32Array => {
     let entry = bags.get(words);
     if (!entry) {
-      if (bags.size >= (config.bagCache ?? defaultRankerConfig.bagCache)) bags.delete(bags.keys().next().value!);
       bags.set(words, (entry = []));
     }
     let bag = entry[slot];
@@ -279,7 +293,7 @@ export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
       const { buckets, values } = normalisedNgrams(words);
       for (let j = 0; j < buckets.length; j++) {
         const row = contextVocabulary.row(slotKey(slot, buckets[j]!));
-        if (row !== undefined) addRow(contextTower.embedding, row, values[j]!, dim, bag);
+        if (row !== undefined) addQuantizedRow(contextEmbedding, row, values[j]!, bag);
       }
       entry[slot] = bag;
     }
@@ -296,7 +310,7 @@ export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
     });
     for (const [key, value] of markerFeatures(messages)) {
       const row = contextVocabulary.row(key);
-      if (row !== undefined) addRow(contextTower.embedding, row, value, dim, a);
+      if (row !== undefined) addQuantizedRow(contextEmbedding, row, value, a);
     }
     return finishTower(contextTower, dim, a, out);
   };
@@ -317,6 +331,12 @@ export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
   const pooledScratch = new Float64Array(replies.terms);
   const pooledSeen = new Uint8Array(replies.terms);
   let pooledIds = new Int32Array(1024);
+  // Scratch for gathering the nearest contexts by canonical reply: its slot (−1: none yet), and per
+  // slot the reply, the best and the summed score.
+  const knnSlot = new Int32Array(index.clusters.length).fill(-1);
+  const knnClusterScratch = new Int32Array(Math.max(1, config.neighbours));
+  const knnMaxScratch = new Float64Array(Math.max(1, config.neighbours));
+  const knnSumScratch = new Float64Array(Math.max(1, config.neighbours));
 
   const prepareContext = (messages: readonly ContextMessage[], brand?: string | null): PreparedContext => {
     const group = groupOf(brand);
@@ -343,25 +363,35 @@ export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
     }
     const lastTerms = termsOf(1);
     const queryTerms = termsOf(config.queryTurns);
-    const knn = new Map<number, { max: number; sum: number }>();
+    let knnCount = 0;
     let knnTop = 0;
     const knnQuery = index.data.contextTurns === config.queryTurns ? queryTerms : termsOf(index.data.contextTurns);
     if (knnQuery.length > 0 && group !== -1) {
       for (const hit of index.contexts.search(knnQuery, config.neighbours, { budget, ...(group === undefined ? {} : { group }) })) {
         const cluster = index.occurrenceCluster[hit.doc]!;
-        const entry = knn.get(cluster);
-        if (entry) {
-          entry.sum += hit.score;
-          if (hit.score > entry.max) entry.max = hit.score;
-        } else knn.set(cluster, { max: hit.score, sum: hit.score });
+        let at = knnSlot[cluster]!;
+        if (at < 0) {
+          knnSlot[cluster] = at = knnCount++;
+          knnClusterScratch[at] = cluster;
+          knnMaxScratch[at] = hit.score;
+          knnSumScratch[at] = hit.score;
+        } else {
+          knnSumScratch[at] = knnSumScratch[at]! + hit.score;
+          if (hit.score > knnMaxScratch[at]!) knnMaxScratch[at] = hit.score;
+        }
         if (hit.score > knnTop) knnTop = hit.score;
       }
     }
     // The replies that followed the nearest contexts, pooled: lexically and as vectors.
     let pooledCount = 0;
     const neighbourVector = new Float32Array(dim);
-    for (const [cluster, { sum }] of knn) {
-      const weight = sum / (knnTop || 1);
+    const knnClusters = knnClusterScratch.slice(0, knnCount);
+    const knnMax = knnMaxScratch.slice(0, knnCount);
+    const knnSum = knnSumScratch.slice(0, knnCount);
+    for (let at = 0; at < knnCount; at++) {
+      const cluster = knnClusters[at]!;
+      knnSlot[cluster] = -1;
+      const weight = knnSum[at]! / (knnTop || 1);
       const candidate = clusterCandidates[cluster]!;
       const termScale = weight / (candidate.termNorm || 1);
       const ids = candidate.termIds;
@@ -379,9 +409,10 @@ export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
         }
         pooledScratch[id] = pooledScratch[id]! + termScale * replies.idfOf(id);
       }
-      const scale = weight / (candidate.vectorNorm || 1);
-      const offset = candidate.vectorOffset;
-      for (let k = 0; k < dim; k++) neighbourVector[k] = neighbourVector[k]! + scale * clusterVectors[offset + k]!;
+      const scale = (weight / (candidate.vectorNorm || 1)) * clusterVectors.scales[cluster]!;
+      const codes = clusterVectors.codes;
+      const offset = cluster * dim;
+      for (let k = 0; k < dim; k++) neighbourVector[k] = neighbourVector[k]! + scale * codes[offset + k]!;
     }
     let pooledNorm = 0;
     for (let i = 0; i < pooledCount; i++) pooledNorm += pooledScratch[pooledIds[i]!]! ** 2;
@@ -402,7 +433,9 @@ export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
       vector,
       lastTerms,
       queryTerms,
-      knn,
+      knnClusters,
+      knnMax,
+      knnSum,
       knnTop,
       lastWeights: sparseOf(replies.queryWeightsById(lastTerms)),
       queryWeights: sparseOf(replies.queryWeightsById(queryTerms)),
@@ -424,8 +457,8 @@ export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
       termCount: terms.length,
       words: words.length,
       vector,
-      vectorOffset: 0,
-      vectorNorm: norm(vector, 0),
+      vectorRow: -1,
+      vectorNorm: norm(vector),
       termNorm: idfNorm(termIds),
       hasLink: urlsIn(text).length > 0,
       cluster: index.lookupKey(words.join(' '), text, brand),
@@ -456,11 +489,11 @@ export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
       scatter(queryDense, loaded.queryWeights, true);
       scatter(neighbourDense, loaded.neighbourTerms, true);
       for (const ids of loaded.csrTerms) for (let i = 0; i < ids.length; i++) csrMask[ids[i]!] = 0;
-      for (const cluster of loaded.knn.keys()) knnMaxDense[cluster] = knnSumDense[cluster] = 0;
+      for (const cluster of loaded.knnClusters) knnMaxDense[cluster] = knnSumDense[cluster] = 0;
     }
-    for (const [cluster, { max, sum }] of context.knn) {
-      knnMaxDense[cluster] = max;
-      knnSumDense[cluster] = sum;
+    for (let at = 0; at < context.knnClusters.length; at++) {
+      knnMaxDense[context.knnClusters[at]!] = context.knnMax[at]!;
+      knnSumDense[context.knnClusters[at]!] = context.knnSum[at]!;
     }
     scatter(lastDense, context.lastWeights, false);
     scatter(queryDense, context.queryWeights, false);
@@ -471,13 +504,21 @@ export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
     loaded = context;
   };
 
+  const encoderScale = parts.dualEncoder.scale;
+  // ⟨context vector, response⟩ and ⟨neighbours' vector, response⟩ of the candidate being scored.
+  const pair = new Float64Array(2);
   const features = (context: PreparedContext, candidate: PreparedCandidate, into = new Float32Array(FEATURE_COUNT)): Float32Array => {
     load(context);
     const cluster = candidate.cluster;
     const knnMax = cluster ? knnMaxDense[cluster.id]! : 0;
     const knnSum = cluster ? knnSumDense[cluster.id]! : 0;
     const top = context.knnTop || 1;
-    into[0] = encoder.score(context.vector, candidate.vector, candidate.vectorOffset);
+    if (candidate.vectorRow >= 0) dotQuantizedPair(context.vector, context.neighbourVector, clusterVectors, candidate.vectorRow, pair);
+    else {
+      pair[0] = dot(context.vector, candidate.vector, 0, dim);
+      pair[1] = dot(context.neighbourVector, candidate.vector, 0, dim);
+    }
+    into[0] = encoderScale * pair[0]!;
     into[1] = replies.scoreIdsDense(lastDense, candidate.termIds, candidate.termCount);
     into[2] = replies.scoreIdsDense(queryDense, candidate.termIds, candidate.termCount);
     into[3] = knnMax;
@@ -503,7 +544,7 @@ export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
       if (mask !== 0) for (let set = 0; set < sets; set++) if (mask & (1 << set)) shared[set]!++;
     }
     into[9] = candidate.termNorm > 0 ? lexical / candidate.termNorm : 0;
-    into[10] = dot(context.neighbourVector, candidate.vector, candidate.vectorOffset, dim) / (candidate.vectorNorm || 1);
+    into[10] = pair[1]! / (candidate.vectorNorm || 1);
     into[11] = candidate.hasLink ? 1 : 0;
     let repeats = 0;
     for (let set = 0; set < sets; set++) {
@@ -526,7 +567,7 @@ export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
 
   const candidateClusters = (context: PreparedContext): number[] => {
     if (context.group === -1) return [];
-    const seen = new Set<number>(context.knn.keys());
+    const seen = new Set<number>(context.knnClusters);
     // Lexical candidates from the reply texts only when the nearest contexts gave few: a history
     // that covers the situation needs no second query.
     if (context.queryTerms.length > 0 && seen.size < config.replyCandidates) {

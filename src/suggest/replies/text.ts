@@ -1,5 +1,6 @@
 import PorterStemmer from 'natural/lib/natural/stemmers/porter_stemmer.js';
 import { tokenize } from '../../features/index.ts';
+import { createBoundedCache } from '../../platform/index.ts';
 
 /**
  * Text normalisation for reply suggestion, shared by the reply index (dedupe and clustering), BM25
@@ -51,12 +52,11 @@ export const templateReply = (text: string): string => templateText(text, { ment
  * sharing it across listings leaks nothing.
  */
 const STEM_MEMO_MAX = 200_000;
-const stemMemo = new Map<string, string>();
+const stemMemo = createBoundedCache<string, string>(STEM_MEMO_MAX);
 export function stem(word: string): string {
   let stemmed = stemMemo.get(word);
   if (stemmed === undefined) {
     stemmed = word.length < 3 || !/^[a-z]+$/.test(word) ? word : PorterStemmer.stem(word);
-    if (stemMemo.size >= STEM_MEMO_MAX) stemMemo.delete(stemMemo.keys().next().value!);
     stemMemo.set(word, stemmed);
   }
   return stemmed;
@@ -74,17 +74,16 @@ export function stemmedWords(templated: string): string[] {
 /**
  * Templated, stemmed words of a message (`reply`: templated as a reply, handles too), memoised:
  * a live conversation is sent again with every request, so every message but the newest is a
- * lookup. Bounded (oldest first out); a pure function's cache, so sharing it across listings
+ * lookup. Bounded (least recently used out); a pure function's cache, so sharing it across listings
  * changes no result. Callers must not modify the returned array.
  */
 const WORDS_MEMO_MAX = 20_000;
-const wordsMemo = new Map<string, readonly string[]>();
+const wordsMemo = createBoundedCache<string, readonly string[]>(WORDS_MEMO_MAX);
 export function messageWords(text: string, reply = false): readonly string[] {
   const key = reply ? `\u0001${text}` : text;
   let words = wordsMemo.get(key);
   if (words === undefined) {
     words = stemmedWords(reply ? templateReply(text) : templateText(text));
-    if (wordsMemo.size >= WORDS_MEMO_MAX) wordsMemo.delete(wordsMemo.keys().next().value!);
     wordsMemo.set(key, words);
   }
   return words;

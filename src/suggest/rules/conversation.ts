@@ -1,6 +1,7 @@
 import { scoreTone, tokenize } from '../../features/index.ts';
 import type { SenderRole } from '../../messages/index.ts';
 import { stem } from './stemmer.ts';
+import { createBoundedCache } from '../../platform/index.ts';
 
 /** One message as rules see it. `seq` defaults to the 1-based position. */
 export interface ConversationMessage {
@@ -48,21 +49,20 @@ export function messageWords(text: string): MessageWords {
  * Analysed message texts, kept across requests: the suggest API sends a ticket's whole conversation
  * on every request, so without this each earlier message would be tokenised and stemmed again
  * each time (a rule reading the whole conversation makes that the bulk of the work). Bounded;
- * oldest first out. Entries are shared, so nothing may mutate them (except filling `tone`).
+ * least recently used out. Entries are shared, so nothing may mutate them (except filling `tone`).
  */
 export interface WordsCache {
   get(text: string): MessageWords;
 }
 
 export function createWordsCache(maxEntries = 20_000, maxTextLength = 2_000): WordsCache {
-  const entries = new Map<string, MessageWords>();
+  const entries = createBoundedCache<string, MessageWords>(maxEntries);
   return {
     get(text) {
       if (text.length > maxTextLength) return messageWords(text);
       let words = entries.get(text);
       if (!words) {
         words = messageWords(text);
-        if (entries.size >= maxEntries) entries.delete(entries.keys().next().value!);
         entries.set(text, words);
       }
       return words;

@@ -1,4 +1,5 @@
 import PorterStemmer from 'natural/lib/natural/stemmers/porter_stemmer.js';
+import { createBoundedCache } from '../../platform/index.ts';
 
 /**
  * Porter stems with a bounded memo. One stem costs ~1–7 µs (a chain of regular expressions), a
@@ -7,14 +8,12 @@ import PorterStemmer from 'natural/lib/natural/stemmers/porter_stemmer.js';
  * (like the time-zone formatters in src/schedule), so sharing it across listings leaks nothing.
  */
 const MAX_ENTRIES = 100_000;
-const memo = new Map<string, string>();
+const memo = createBoundedCache<string, string>(MAX_ENTRIES);
 
 export function stem(word: string): string {
   let stemmed = memo.get(word);
   if (stemmed === undefined) {
     stemmed = word.length < 3 ? word : PorterStemmer.stem(word);
-    // Oldest first out: a Map iterates in insertion order.
-    if (memo.size >= MAX_ENTRIES) memo.delete(memo.keys().next().value!);
     memo.set(word, stemmed);
   }
   return stemmed;
