@@ -260,6 +260,11 @@ describe('dual encoder and ranker', () => {
     pooled.set(bytes, 3);
     expect(createReplyRanker(decodeReplyModel(pooled.subarray(3))).rank(context, candidates)).toEqual(original.rank(context, candidates));
     expect(loaded.suggest(context, { top: 2 })).toEqual(original.suggest(context, { top: 2 }));
+    // A serving ranker (no parts kept) answers the same, and says why it cannot give its parts.
+    const serving = createReplyRanker(decodeReplyModel(bytes), { retainParts: false });
+    expect(serving.rank(context, candidates)).toEqual(original.rank(context, candidates));
+    expect(serving.suggest(context, { top: 2 })).toEqual(original.suggest(context, { top: 2 }));
+    expect(() => serving.parts).toThrow(/retainParts: false/);
     const tampered = Buffer.from(bytes);
     const text = tampered.toString('latin1');
     tampered.write('reply-ngrams-v0', text.indexOf('reply-ngrams-v1'), 'latin1');

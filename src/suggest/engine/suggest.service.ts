@@ -82,7 +82,7 @@ export function createSuggestService({ db, rules, canned, log, registry, loadOut
     if (replyVersion === undefined) reply = undefined;
     else if (reply?.version !== replyVersion) {
       const artifact = await registry.get(listingId, 'reply', replyVersion);
-      reply = { version: replyVersion, value: createReplyRanker(decodeReplyModel(artifact.bytes)) };
+      reply = { version: replyVersion, value: createReplyRanker(decodeReplyModel(artifact.bytes), { retainParts: false }) };
     }
     let outcome = previous?.outcome;
     if (outcomeVersion === undefined || !loadOutcome) outcome = undefined;

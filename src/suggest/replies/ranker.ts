@@ -222,7 +222,20 @@ export function combinerScore(combiner: Combiner, features: Float32Array): numbe
   return score;
 }
 
-export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
+export interface ReplyRankerOptions {
+  /**
+   * Keep `parts` reachable from the ranker (default true), e.g. to encode the artifact again. A
+   * serving ranker passes false: the parts hold the index's occurrence objects (one per reply
+   * given, with its context's terms), which only building needs and which every major GC would
+   * otherwise trace; its `parts` then throws.
+   */
+  retainParts?: boolean;
+}
+
+export function createReplyRanker(parts: ReplyModelParts, options: ReplyRankerOptions = {}): ReplyRanker {
+  // Closures below must not capture `parts` (see retainParts): what they need is taken here.
+  const kept = options.retainParts === false ? undefined : parts;
+  const combiners = { rank: parts.rank, suggest: parts.suggest };
   const index = createReplyIndex(parts.index);
   const contextVocabulary: Vocabulary = createVocabulary(parts.contextVocabulary);
   const responseVocabulary: Vocabulary = createVocabulary(parts.responseVocabulary);
@@ -232,9 +245,11 @@ export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
   // Precomputed per canonical reply: its dual-encoder vector (int8 rows, quantized.ts), word
   // count, idf norm. The context tower's embedding is read as int8 rows too.
   const clusterVectors = createQuantizedRows(index.clusters.length, dim);
+  const clusterWordCounts = new Int32Array(index.clusters.length);
   const encoded = new Float32Array(dim);
   for (const cluster of index.clusters) {
-    const words = index.clusterWords[cluster.id]!;
+    const words = index.clusterWords(cluster.id);
+    clusterWordCounts[cluster.id] = words.length;
     quantizeRowInto(clusterVectors, cluster.id, encoder.encodeResponse(toSparse(responseFeaturesOfWords(words, config.encoding), responseVocabulary), encoded));
   }
   const noVector = new Float32Array(0);
@@ -258,12 +273,12 @@ export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
   };
   const norm = (vector: Float32Array) => Math.sqrt(dot(vector, vector, 0, dim));
   const clusterCandidates: PreparedCandidate[] = index.clusters.map((cluster) => {
-    const termIds = termIdsOf(index.clusterTerms[cluster.id]!);
+    const termIds = index.clusterTermIds(cluster.id);
     return {
       text: cluster.text,
       termIds,
-      termCount: index.clusterTerms[cluster.id]!.length,
-      words: index.clusterWords[cluster.id]!.length,
+      termCount: termIds.length,
+      words: clusterWordCounts[cluster.id]!,
       vector: noVector,
       vectorRow: cluster.id,
       vectorNorm: quantizedRowNorm(clusterVectors, cluster.id),
@@ -342,7 +357,7 @@ export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
     const group = groupOf(brand);
     // Each recent message templated and stemmed once, for the encoder and the BM25 queries.
     const n = messages.length;
-    const recent = Math.min(n, Math.max(config.encoding.maxTurns, config.queryTurns, index.data.contextTurns));
+    const recent = Math.min(n, Math.max(config.encoding.maxTurns, config.queryTurns, index.contextTurns));
     const words: Array<readonly string[] | undefined> = new Array<readonly string[] | undefined>(n);
     for (let i = n - recent; i < n; i++) words[i] = messageWords(messages[i]!.text);
     const termsOf = (turns: number) => {
@@ -365,7 +380,7 @@ export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
     const queryTerms = termsOf(config.queryTurns);
     let knnCount = 0;
     let knnTop = 0;
-    const knnQuery = index.data.contextTurns === config.queryTurns ? queryTerms : termsOf(index.data.contextTurns);
+    const knnQuery = index.contextTurns === config.queryTurns ? queryTerms : termsOf(index.contextTurns);
     if (knnQuery.length > 0 && group !== -1) {
       for (const hit of index.contexts.search(knnQuery, config.neighbours, { budget, ...(group === undefined ? {} : { group }) })) {
         const cluster = index.occurrenceCluster[hit.doc]!;
@@ -559,7 +574,7 @@ export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
 
   const scratch = new Float32Array(FEATURE_COUNT);
   const scorePrepared = (context: PreparedContext, candidates: readonly PreparedCandidate[], which: 'rank' | 'suggest' = 'rank'): Float64Array => {
-    const combiner = which === 'rank' ? parts.rank : parts.suggest;
+    const combiner = combiners[which];
     const scores = new Float64Array(candidates.length);
     for (let i = 0; i < candidates.length; i++) scores[i] = combinerScore(combiner, features(context, candidates[i]!, scratch));
     return scores;
@@ -578,7 +593,10 @@ export function createReplyRanker(parts: ReplyModelParts): ReplyRanker {
   };
 
   return {
-    parts,
+    get parts(): ReplyModelParts {
+      if (!kept) throw new Error('this reply ranker was created with retainParts: false; keep the decoded parts to encode them');
+      return kept;
+    },
     index,
     prepareContext,
     prepareCandidate,

@@ -257,14 +257,19 @@ function addOutcomes(stats: OutcomeStats, conversation: ReplyConversation, posit
 
 /** The searchable form of `ReplyIndexData`. */
 export interface ReplyIndex {
-  readonly data: ReplyIndexData;
   readonly clusters: readonly CanonicalReply[];
+  /** How many messages before a reply formed its retrieval context (ReplyIndexData). */
+  readonly contextTurns: number;
   /** Brand → group number used by the BM25 indexes (null brand included). */
   readonly brandGroups: ReadonlyMap<string | null, number>;
-  /** Retrieval terms of each cluster's representative text, sorted (equal terms adjacent). */
-  readonly clusterTerms: ReadonlyArray<readonly string[]>;
-  /** Stemmed words (stop words kept) of each representative, for the dual encoder. */
-  readonly clusterWords: ReadonlyArray<readonly string[]>;
+  /**
+   * Ids in `replies` of the retrieval terms of a cluster's representative text, sorted (equal ids
+   * adjacent: a term's every occurrence). A view into one packed array: the index keeps no
+   * per-cluster string arrays, which a serving process would carry through every major GC.
+   */
+  clusterTermIds(id: number): Int32Array;
+  /** Stemmed words (stop words kept) of a representative, for the dual encoder (computed on each call). */
+  clusterWords(id: number): readonly string[];
   readonly replies: Bm25Index;
   readonly contexts: Bm25Index;
   /** The cluster of each occurrence (the documents of `contexts`). */
@@ -279,6 +284,10 @@ export interface ReplyIndex {
 }
 
 export function createReplyIndex(data: ReplyIndexData): ReplyIndex {
+  // No closure below may capture `data`: its occurrences (one object and context string per
+  // reply given) are needed only to build the context index, and a serving process should not
+  // keep them.
+  const clusters = data.clusters;
   const brandGroups = new Map<string | null, number>();
   const groupOf = (brand: string | null) => {
     let group = brandGroups.get(brand);
@@ -286,14 +295,13 @@ export function createReplyIndex(data: ReplyIndexData): ReplyIndex {
     return group;
   };
   const clusterGroups = new Int32Array(data.clusters.length);
+  // Only while building: the BM25 index's documents, then packed as term ids.
   const clusterTerms: string[][] = [];
-  const clusterWords: string[][] = [];
   const byKey = new Map<string, CanonicalReply>();
   const byArticle = new Map<string, CanonicalReply>();
   for (const cluster of data.clusters) {
     clusterGroups[cluster.id] = groupOf(cluster.brand);
     clusterTerms.push(retrievalTerms(cluster.text, { mentions: true }).sort());
-    clusterWords.push(stemmedWords(cluster.text));
     for (const key of [`${cluster.brand ?? ''}\u0000${cluster.key}`, `\u0001${cluster.key}`]) {
       const existing = byKey.get(key);
       if (!existing || existing.size < cluster.size) byKey.set(key, cluster);
@@ -312,6 +320,14 @@ export function createReplyIndex(data: ReplyIndexData): ReplyIndex {
   const occurrenceCluster = Int32Array.from(data.occurrences, (occurrence) => occurrence.cluster);
   const occurrenceGroups = Int32Array.from(data.occurrences, (occurrence) => clusterGroups[occurrence.cluster]!);
   const replies = buildBm25(clusterTerms, { groups: clusterGroups });
+  const termOffsets = new Int32Array(clusterTerms.length + 1);
+  for (let id = 0; id < clusterTerms.length; id++) termOffsets[id + 1] = termOffsets[id]! + clusterTerms[id]!.length;
+  const termIds = new Int32Array(termOffsets[clusterTerms.length]!);
+  clusterTerms.forEach((terms, id) => {
+    const ids = termIds.subarray(termOffsets[id]!, termOffsets[id + 1]!);
+    terms.forEach((term, i) => (ids[i] = replies.termId(term)));
+    ids.sort();
+  });
   const contexts = buildBm25(
     data.occurrences.map((occurrence) => (occurrence.context === '' ? [] : occurrence.context.split(' '))),
     { groups: occurrenceGroups },
@@ -335,11 +351,11 @@ export function createReplyIndex(data: ReplyIndexData): ReplyIndex {
     return undefined;
   };
   return {
-    data,
-    clusters: data.clusters,
+    clusters,
+    contextTurns: data.contextTurns,
     brandGroups,
-    clusterTerms,
-    clusterWords,
+    clusterTermIds: (id) => termIds.subarray(termOffsets[id]!, termOffsets[id + 1]!),
+    clusterWords: (id) => stemmedWords(clusters[id]!.text),
     replies,
     contexts,
     occurrenceCluster,

@@ -308,7 +308,7 @@ function combinerLists(ranker: ReplyRanker, conversations: readonly ReplyConvers
       const words = new Set(stemmedWords(templateReply(message.text)));
       let best = config.suggestMatch;
       for (const [i, id] of ids.entries()) {
-        const similarity = jaccard(words, ranker.index.clusterWords[id]!);
+        const similarity = jaccard(words, ranker.index.clusterWords(id));
         if (similarity >= best) {
           best = similarity;
           positive = i;
