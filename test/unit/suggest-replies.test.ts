@@ -26,6 +26,7 @@ import {
   type ReplyConversation,
   type ReplyTrainOverrides,
 } from '../../src/suggest/index.ts';
+import { outcomeStatsOf, type OutcomeStats } from '../../src/suggest/replies/reply-index.ts';
 
 const conversation = (id: string, turns: Array<[ReplyConversation['messages'][number]['role'], string, number?]>, extra: Partial<ReplyConversation> = {}): ReplyConversation => ({
   id,
@@ -138,9 +139,12 @@ describe('reply index: dedupe, clusters, outcomes', () => {
 
   it('counts what followed each canonical reply', () => {
     const anything = index.lookup('Is there anything else I can help you with?')!;
-    expect(anything.outcomes.next).toEqual({ n: 2, sum: 6, dissatisfied: 1 });
-    expect(index.lookup('The train leaves at 10:15')!.outcomes.resolved).toEqual({ n: 1, yes: 1 });
-    expect(index.lookup('The train leaves at 10:15')!.outcomes.satisfaction).toEqual({ n: 1, sum: 5 });
+    expect(anything.outcomes).toMatchObject({ nextRated: 2, nextRatingSum: 6, nextDissatisfied: 1 });
+    expect(index.lookup('The train leaves at 10:15')!.outcomes).toMatchObject({ resolvedKnown: 1, resolved: 1, satisfactionKnown: 1, satisfactionSum: 5 });
+    // Artifacts saved before the flat form still load with the same counts.
+    expect(
+      outcomeStatsOf({ next: { n: 2, sum: 6, dissatisfied: 1 }, resolved: { n: 3, yes: 2 }, satisfaction: { n: 1, sum: 5 }, converted: { n: 4, yes: 1 } } as unknown as OutcomeStats),
+    ).toEqual({ nextRated: 2, nextRatingSum: 6, nextDissatisfied: 1, resolvedKnown: 3, resolved: 2, satisfactionKnown: 1, satisfactionSum: 5, convertedKnown: 4, converted: 1 });
   });
 
   it('estimates P(good outcome) after a reply from its history, shrunk toward the listing', () => {

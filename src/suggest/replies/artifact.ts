@@ -3,7 +3,7 @@ import type { DualEncoderWeights, TowerWeights } from './dual-encoder.ts';
 import { ENCODING_VERSION } from './encoding.ts';
 import type { Combiner, RankerConfig, ReplyModelParts } from './ranker.ts';
 import { FEATURES } from './ranker.ts';
-import type { ReplyIndexData } from './reply-index.ts';
+import { outcomeStatsOf, type ReplyIndexData } from './reply-index.ts';
 
 /**
  * The reply model as one artifact (what the model registry stores under target `reply`):
@@ -138,7 +138,8 @@ export function decodeReplyModel(bytes: Uint8Array): ReplyModelParts {
   };
   return {
     config: header.config,
-    index: header.index,
+    // Artifacts up to 21 November 2026 stored each reply's outcomes nested.
+    index: { ...header.index, clusters: header.index.clusters.map((cluster) => ({ ...cluster, outcomes: outcomeStatsOf(cluster.outcomes) })) },
     contextVocabulary: blob('contextVocabulary') as Int32Array,
     responseVocabulary: blob('responseVocabulary') as Int32Array,
     dualEncoder,

@@ -198,9 +198,9 @@ export function outcomeFromHistory(index: ReplyIndex, options: { strength?: numb
   // OutcomeStats counts ratings ≤ 2 as dissatisfied; other thresholds are not recorded.
   if ((options.dissatisfiedAtMost ?? 2) !== 2) throw new Error('outcomeFromHistory: the index records dissatisfaction as a rating ≤ 2');
   const observed = (reply: CanonicalReply): { n: number; good: number } =>
-    reply.outcomes.next.n > 0
-      ? { n: reply.outcomes.next.n, good: reply.outcomes.next.n - reply.outcomes.next.dissatisfied }
-      : { n: reply.outcomes.resolved.n, good: reply.outcomes.resolved.yes };
+    reply.outcomes.nextRated > 0
+      ? { n: reply.outcomes.nextRated, good: reply.outcomes.nextRated - reply.outcomes.nextDissatisfied }
+      : { n: reply.outcomes.resolvedKnown, good: reply.outcomes.resolved };
   let n = 0;
   let good = 0;
   for (const reply of index.clusters) {
@@ -272,21 +272,33 @@ export function createReplyRanker(parts: ReplyModelParts, options: ReplyRankerOp
     return Math.sqrt(sum);
   };
   const norm = (vector: Float32Array) => Math.sqrt(dot(vector, vector, 0, dim));
-  const clusterCandidates: PreparedCandidate[] = index.clusters.map((cluster) => {
-    const termIds = index.clusterTermIds(cluster.id);
+  // A canonical reply as a candidate is made when a request needs it (a few dozen per request,
+  // dead before the next scavenge) from numbers precomputed here: 52k resident candidate objects,
+  // with their term-id views and boxed norms, were ~200k objects for every major GC to trace.
+  const clusterVectorNorms = new Float64Array(index.clusters.length);
+  const clusterTermNorms = new Float64Array(index.clusters.length);
+  const clusterHasLink = new Uint8Array(index.clusters.length);
+  for (const cluster of index.clusters) {
+    clusterVectorNorms[cluster.id] = quantizedRowNorm(clusterVectors, cluster.id);
+    clusterTermNorms[cluster.id] = idfNorm(index.clusterTermIds(cluster.id));
+    clusterHasLink[cluster.id] = cluster.url || cluster.docId || urlsIn(cluster.text).length > 0 ? 1 : 0;
+  }
+  const clusterCandidate = (id: number): PreparedCandidate => {
+    const cluster = index.clusters[id]!;
+    const termIds = index.clusterTermIds(id);
     return {
       text: cluster.text,
       termIds,
       termCount: termIds.length,
-      words: clusterWordCounts[cluster.id]!,
+      words: clusterWordCounts[id]!,
       vector: noVector,
-      vectorRow: cluster.id,
-      vectorNorm: quantizedRowNorm(clusterVectors, cluster.id),
-      termNorm: idfNorm(termIds),
-      hasLink: Boolean(cluster.url || cluster.docId) || urlsIn(cluster.text).length > 0,
+      vectorRow: id,
+      vectorNorm: clusterVectorNorms[id]!,
+      termNorm: clusterTermNorms[id]!,
+      hasLink: clusterHasLink[id] === 1,
       cluster,
     };
-  });
+  };
   const groupOf = (brand: string | null | undefined) => (brand === undefined ? undefined : (index.brandGroups.get(brand) ?? -1));
   const budget = config.budget ?? defaultQueryBudget;
   const MAX_CSR_SETS = 8;
@@ -407,9 +419,8 @@ export function createReplyRanker(parts: ReplyModelParts, options: ReplyRankerOp
       const cluster = knnClusters[at]!;
       knnSlot[cluster] = -1;
       const weight = knnSum[at]! / (knnTop || 1);
-      const candidate = clusterCandidates[cluster]!;
-      const termScale = weight / (candidate.termNorm || 1);
-      const ids = candidate.termIds;
+      const termScale = weight / (clusterTermNorms[cluster] || 1);
+      const ids = index.clusterTermIds(cluster);
       if (pooledCount + ids.length > pooledIds.length) {
         const grown = new Int32Array(Math.max(pooledIds.length * 2, pooledCount + ids.length));
         grown.set(pooledIds.subarray(0, pooledCount));
@@ -424,7 +435,7 @@ export function createReplyRanker(parts: ReplyModelParts, options: ReplyRankerOp
         }
         pooledScratch[id] = pooledScratch[id]! + termScale * replies.idfOf(id);
       }
-      const scale = (weight / (candidate.vectorNorm || 1)) * clusterVectors.scales[cluster]!;
+      const scale = (weight / (clusterVectorNorms[cluster] || 1)) * clusterVectors.scales[cluster]!;
       const codes = clusterVectors.codes;
       const offset = cluster * dim;
       for (let k = 0; k < dim; k++) neighbourVector[k] = neighbourVector[k]! + scale * codes[offset + k]!;
@@ -603,7 +614,7 @@ export function createReplyRanker(parts: ReplyModelParts, options: ReplyRankerOp
     features,
     scorePrepared,
     candidateClusters,
-    clusterCandidate: (id) => clusterCandidates[id]!,
+    clusterCandidate,
     rank(messages, candidates, brand) {
       const context = prepareContext(messages, brand);
       return [...scorePrepared(context, candidates.map((text) => prepareCandidate(text, brand)), 'rank')];
@@ -612,7 +623,7 @@ export function createReplyRanker(parts: ReplyModelParts, options: ReplyRankerOp
       const top = options.top ?? 5;
       const context = prepareContext(messages, options.brand);
       const ids = candidateClusters(context);
-      const candidates = ids.map((id) => clusterCandidates[id]!);
+      const candidates = ids.map(clusterCandidate);
       const scores = scorePrepared(context, candidates, 'suggest');
       const outcomes = options.outcomeAfter ? new Float64Array(ids.length) : undefined;
       if (options.outcomeAfter && outcomes) {

@@ -32,12 +32,48 @@ export interface ContextMessage {
   text: string;
 }
 
+/**
+ * What followed a canonical reply. Flat (one object per canonical reply, not five): a serving
+ * process holds tens of thousands of them, and every major GC traces each object.
+ */
 export interface OutcomeStats {
   /** Replies followed by a rated customer turn: how many, the rating sum, how many ≤ 2. */
+  nextRated: number;
+  nextRatingSum: number;
+  nextDissatisfied: number;
+  /** Replies in conversations with a known resolution, and of those, resolved. */
+  resolvedKnown: number;
+  resolved: number;
+  /** Replies in conversations with an overall satisfaction rating, and the rating sum. */
+  satisfactionKnown: number;
+  satisfactionSum: number;
+  /** Replies in conversations with a known conversion, and of those, converted. */
+  convertedKnown: number;
+  converted: number;
+}
+
+/** The nested form reply model artifacts stored until 21 November 2026. */
+interface NestedOutcomeStats {
   next: { n: number; sum: number; dissatisfied: number };
   resolved: { n: number; yes: number };
   satisfaction: { n: number; sum: number };
   converted: { n: number; yes: number };
+}
+
+/** Outcome statistics as stored by any version of the artifact. */
+export function outcomeStatsOf(stored: OutcomeStats | NestedOutcomeStats): OutcomeStats {
+  if (!('next' in stored)) return stored;
+  return {
+    nextRated: stored.next.n,
+    nextRatingSum: stored.next.sum,
+    nextDissatisfied: stored.next.dissatisfied,
+    resolvedKnown: stored.resolved.n,
+    resolved: stored.resolved.yes,
+    satisfactionKnown: stored.satisfaction.n,
+    satisfactionSum: stored.satisfaction.sum,
+    convertedKnown: stored.converted.n,
+    converted: stored.converted.yes,
+  };
 }
 
 export interface CanonicalReply {
@@ -83,10 +119,15 @@ export interface ReplyExample {
 }
 
 const emptyOutcomes = (): OutcomeStats => ({
-  next: { n: 0, sum: 0, dissatisfied: 0 },
-  resolved: { n: 0, yes: 0 },
-  satisfaction: { n: 0, sum: 0 },
-  converted: { n: 0, yes: 0 },
+  nextRated: 0,
+  nextRatingSum: 0,
+  nextDissatisfied: 0,
+  resolvedKnown: 0,
+  resolved: 0,
+  satisfactionKnown: 0,
+  satisfactionSum: 0,
+  convertedKnown: 0,
+  converted: 0,
 });
 
 /** The last `turns` messages before `position`, as retrieval terms. */
@@ -234,25 +275,51 @@ function addOutcomes(stats: OutcomeStats, conversation: ReplyConversation, posit
     if (messages[i]!.role !== 'customer') continue;
     const rating = conversation.turnSatisfaction.get(messages[i]!.seq);
     if (rating !== undefined) {
-      stats.next.n++;
-      stats.next.sum += rating;
-      if (rating <= 2) stats.next.dissatisfied++;
+      stats.nextRated++;
+      stats.nextRatingSum += rating;
+      if (rating <= 2) stats.nextDissatisfied++;
     }
     break;
   }
   const { resolved, satisfaction, converted } = conversation.outcome;
   if (resolved !== null) {
-    stats.resolved.n++;
-    if (resolved) stats.resolved.yes++;
+    stats.resolvedKnown++;
+    if (resolved) stats.resolved++;
   }
   if (satisfaction !== null) {
-    stats.satisfaction.n++;
-    stats.satisfaction.sum += satisfaction;
+    stats.satisfactionKnown++;
+    stats.satisfactionSum += satisfaction;
   }
   if (converted !== null) {
-    stats.converted.n++;
-    if (converted) stats.converted.yes++;
+    stats.convertedKnown++;
+    if (converted) stats.converted++;
   }
+}
+
+/**
+ * Canonical replies by (brand, key), keeping the largest cluster per key, and by key across
+ * brands (`get` with brand undefined). Nested maps rather than `${brand}\u0000${key}` keys: those
+ * were ~100k concatenated strings that a serving process kept for every major GC to trace.
+ */
+function createScopedLookup() {
+  const anyBrand = new Map<string, CanonicalReply>();
+  const byBrand = new Map<string | null, Map<string, CanonicalReply>>();
+  const offerTo = (map: Map<string, CanonicalReply>, key: string, cluster: CanonicalReply) => {
+    const existing = map.get(key);
+    if (!existing || existing.size < cluster.size) map.set(key, cluster);
+  };
+  return {
+    offer(brand: string | null, key: string, cluster: CanonicalReply): void {
+      let scoped = byBrand.get(brand);
+      if (!scoped) byBrand.set(brand, (scoped = new Map()));
+      offerTo(scoped, key, cluster);
+      offerTo(anyBrand, key, cluster);
+    },
+    /** `brand` undefined: any brand; null: replies without a brand. */
+    get(brand: string | null | undefined, key: string): CanonicalReply | undefined {
+      return brand === undefined ? anyBrand.get(key) : byBrand.get(brand)?.get(key);
+    },
+  };
 }
 
 /** The searchable form of `ReplyIndexData`. */
@@ -297,25 +364,14 @@ export function createReplyIndex(data: ReplyIndexData): ReplyIndex {
   const clusterGroups = new Int32Array(data.clusters.length);
   // Only while building: the BM25 index's documents, then packed as term ids.
   const clusterTerms: string[][] = [];
-  const byKey = new Map<string, CanonicalReply>();
-  const byArticle = new Map<string, CanonicalReply>();
+  const byKey = createScopedLookup();
+  const byArticle = createScopedLookup();
   for (const cluster of data.clusters) {
     clusterGroups[cluster.id] = groupOf(cluster.brand);
     clusterTerms.push(retrievalTerms(cluster.text, { mentions: true }).sort());
-    for (const key of [`${cluster.brand ?? ''}\u0000${cluster.key}`, `\u0001${cluster.key}`]) {
-      const existing = byKey.get(key);
-      if (!existing || existing.size < cluster.size) byKey.set(key, cluster);
-    }
-    const articleKeys = [
-      ...(cluster.docId ? [`doc:${cluster.docId}`] : []),
-      ...(cluster.url ? [`url:${normalizeUrl(cluster.url)}`] : []),
-    ];
-    for (const articleKey of articleKeys) {
-      for (const key of [`${cluster.brand ?? ''}\u0000${articleKey}`, `\u0001${articleKey}`]) {
-        const existing = byArticle.get(key);
-        if (!existing || existing.size < cluster.size) byArticle.set(key, cluster);
-      }
-    }
+    byKey.offer(cluster.brand, cluster.key, cluster);
+    if (cluster.docId) byArticle.offer(cluster.brand, `doc:${cluster.docId}`, cluster);
+    if (cluster.url) byArticle.offer(cluster.brand, `url:${normalizeUrl(cluster.url)}`, cluster);
   }
   const occurrenceCluster = Int32Array.from(data.occurrences, (occurrence) => occurrence.cluster);
   const occurrenceGroups = Int32Array.from(data.occurrences, (occurrence) => clusterGroups[occurrence.cluster]!);
@@ -340,12 +396,11 @@ export function createReplyIndex(data: ReplyIndexData): ReplyIndex {
     if (!list) popularity.set(group, (list = []));
     if (list.length < 256) list.push(id);
   }
-  const scoped = (brand: string | null | undefined, key: string) => (brand === undefined ? `\u0001${key}` : `${brand ?? ''}\u0000${key}`);
   const lookupKey = (key: string, text: string, brand?: string | null): CanonicalReply | undefined => {
-    const byText = byKey.get(scoped(brand, key));
+    const byText = byKey.get(brand, key);
     if (byText) return byText;
     for (const url of urlsIn(text)) {
-      const found = byArticle.get(scoped(brand, `url:${normalizeUrl(url)}`));
+      const found = byArticle.get(brand, `url:${normalizeUrl(url)}`);
       if (found) return found;
     }
     return undefined;
@@ -365,7 +420,7 @@ export function createReplyIndex(data: ReplyIndexData): ReplyIndex {
     lookup: (text, brand) => lookupKey(replyKey(text), text, brand),
     lookupKey,
     byDocId(docId, brand) {
-      return byArticle.get(scoped(brand, `doc:${normalizeDocId(docId)}`));
+      return byArticle.get(brand, `doc:${normalizeDocId(docId)}`);
     },
   };
 }
