@@ -1,6 +1,6 @@
 import type { DuckDBAppender } from '@duckdb/node-api';
 import type { AnalyticsDb } from '../analytics-store/index.ts';
-import { MESSAGE_KEYS, OUTCOME_KEYS, RECORD_KEYS, SOURCE_KEYS, countOk, keysOk } from './fast-rules.ts';
+import { MESSAGE_KEYS, OUTCOME_KEYS, RECORD_KEYS, SOURCE_KEYS, countOk, membersOk } from './fast-rules.ts';
 
 /**
  * Canonical JSONL for the SQL fast path. The JS side only cuts the input into lines (it already
@@ -96,14 +96,14 @@ export async function openJsonlChunk(db: AnalyticsDb): Promise<JsonlChunk> {
            ${member('id')} AS id_j, ${member('listingId')} AS listing_j, ${member('customerId')} AS customer_j,
            ${member('csrIds')} AS csr_ids_j, ${member('externalIds')} AS external_ids_j,
            ${member('brand')} AS brand_j, ${member('queue')} AS queue_j,
-           r.source IS NOT NULL AS source_present, ${keysOk('map_keys(r.source)', SOURCE_KEYS)} AS source_keys_ok,
-           lw_member(r.source, 'channel') AS source_channel_j, lw_member(r.source, 'app') AS source_app_j,
+           r.source IS NOT NULL AS source_present, ${membersOk('r.source', SOURCE_KEYS)} AS source_keys_ok,
+           r.source['channel'] AS source_channel_j, r.source['app'] AS source_app_j,
            ${member('createdAt')} AS created_j, ${member('firstAssignedAt')} AS assigned_j,
            ${member('firstCsrReplyAt')} AS replied_j, ${member('endedAt')} AS ended_j, ${member('status')} AS status_j,
-           r.outcome IS NOT NULL AS outcome_present, ${keysOk('map_keys(r.outcome)', OUTCOME_KEYS)} AS outcome_keys_ok,
-           lw_member(r.outcome, 'resolved') AS resolved_j, lw_member(r.outcome, 'abandoned') AS abandoned_j,
-           lw_member(r.outcome, 'satisfaction') AS satisfaction_j, lw_member(r.outcome, 'converted') AS converted_j,
-           lw_member(r.outcome, 'conversion') AS conversion_j, lw_member(r.outcome, 'labels') AS outcome_labels_j,
+           r.outcome IS NOT NULL AS outcome_present, ${membersOk('r.outcome', OUTCOME_KEYS)} AS outcome_keys_ok,
+           r.outcome['resolved'] AS resolved_j, r.outcome['abandoned'] AS abandoned_j,
+           r.outcome['satisfaction'] AS satisfaction_j, r.outcome['converted'] AS converted_j,
+           r.outcome['conversion'] AS conversion_j, r.outcome['labels'] AS outcome_labels_j,
            r.messages IS NOT NULL AS messages_ok, coalesce(len(r.messages), 0)::INTEGER AS n_messages,
            ${member('events')} AS events_j,
            r.messages AS messages, mkeys
