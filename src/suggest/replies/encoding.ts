@@ -88,11 +88,17 @@ export function normalisedNgrams(words: readonly string[]): { buckets: Int32Arra
   return cached;
 }
 
+/**
+ * The slot of the messages before the last two (distances 2 … maxTurns − 1 share it); the last
+ * message has slot 0, the one before slot 1 (unless `sharedSlots`: all 0).
+ */
+export const EARLIER_SLOT = 2;
+
 /** The context's messages (last first, at most maxTurns) with their slot and weight. */
 export function contextSlots(n: number, config: EncodingConfig, each: (position: number, slot: number, weight: number) => void): void {
   for (let distance = 0; distance < Math.min(n, config.maxTurns); distance++) {
     const weight = distance === 0 ? 1 : distance === 1 ? config.previousWeight : config.earlierWeight * config.decay ** (distance - 2);
-    each(n - 1 - distance, config.sharedSlots ? 0 : Math.min(distance, 2), weight);
+    each(n - 1 - distance, config.sharedSlots ? 0 : Math.min(distance, EARLIER_SLOT), weight);
   }
 }
 

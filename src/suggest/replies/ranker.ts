@@ -1,5 +1,5 @@
 import { compileDualEncoder, dot, finishTower, type DualEncoderWeights } from './dual-encoder.ts';
-import { contextSlots, createVocabulary, markerFeatures, normalisedNgrams, responseFeaturesOfWords, slotKey, toSparse, type EncodingConfig, type Vocabulary } from './encoding.ts';
+import { contextSlots, createVocabulary, EARLIER_SLOT, markerFeatures, normalisedNgrams, responseFeaturesOfWords, slotKey, toSparse, type EncodingConfig, type Vocabulary } from './encoding.ts';
 import { defaultQueryBudget, type Bm25QueryBudget } from './bm25.ts';
 import { createReplyIndex, type CanonicalReply, type ContextMessage, type ReplyIndex, type ReplyIndexData } from './reply-index.ts';
 import { createBoundedCache } from '../../platform/index.ts';
@@ -309,21 +309,26 @@ export function createReplyRanker(parts: ReplyModelParts, options: ReplyRankerOp
   const contextTower = parts.dualEncoder.context;
   const contextEmbedding = quantizeRows(contextTower.embedding, dim);
   const bags = createBoundedCache<readonly string[], Array<Float32Array | undefined>>(Math.max(2, config.bagCache ?? defaultRankerConfig.bagCache));
+  // Only bags a later request can use again are kept: a message sits in slot 0 and in slot 1 for
+  // one request each as its conversation grows, and in the earlier slot for up to four. Keeping
+  // the other two was ~1.6 KB per request that survived into the old generation for nothing.
+  const keepsBag = (slot: number) => config.encoding.sharedSlots || slot === EARLIER_SLOT;
+  const bagScratch = [new Float32Array(dim), new Float32Array(dim)];
   const messageBag = (words: readonly string[], slot: number): Float32Array => {
-    let entry = bags.get(words);
-    if (!entry) {
-      bags.set(words, (entry = []));
+    let entry: Array<Float32Array | undefined> | undefined;
+    if (keepsBag(slot)) {
+      entry = bags.get(words);
+      if (!entry) bags.set(words, (entry = []));
+      const cached = entry[slot];
+      if (cached) return cached;
     }
-    let bag = entry[slot];
-    if (!bag) {
-      bag = new Float32Array(dim);
-      const { buckets, values } = normalisedNgrams(words);
-      for (let j = 0; j < buckets.length; j++) {
-        const row = contextVocabulary.row(slotKey(slot, buckets[j]!));
-        if (row !== undefined) addQuantizedRow(contextEmbedding, row, values[j]!, bag);
-      }
-      entry[slot] = bag;
+    const bag = entry ? new Float32Array(dim) : bagScratch[slot]!.fill(0);
+    const { buckets, values } = normalisedNgrams(words);
+    for (let j = 0; j < buckets.length; j++) {
+      const row = contextVocabulary.row(slotKey(slot, buckets[j]!));
+      if (row !== undefined) addQuantizedRow(contextEmbedding, row, values[j]!, bag);
     }
+    if (entry) entry[slot] = bag;
     return bag;
   };
   const preActivation = new Float32Array(dim);
