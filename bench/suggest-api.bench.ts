@@ -32,7 +32,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { RequestSpec } from 'autocannon';
 import { createModelRegistry } from '../src/models/registry/index.ts';
-import { createPostgresDatabase } from '../src/platform/index.ts';
+import { createPostgresDatabase, PAUSE_BUCKETS_MS, type RuntimeStatsView } from '../src/platform/index.ts';
 import { encodeReplyModel, type ContextMessage } from '../src/suggest/index.ts';
 import { freePort, intOption, load, ROOT, SERVICE_NODE_FLAGS, startChild, stopChild, waitForHttp, type Child, type HttpFigures , writeResults } from './support/harness.ts';
 import { buildLargeReplyModel } from './support/large-reply-model.ts';
@@ -111,6 +111,26 @@ function requestStream(queries: readonly ContextMessage[][], passes: number): st
     for (const context of queries) bodies.push(JSON.stringify({ context: context.map((message) => ({ ...message, text: message.text + mark })), top: 5 }));
   }
   return bodies;
+}
+
+/** GC pauses between two readings of GET /v1/admin/runtime, by kind. */
+type GcDelta = Record<keyof RuntimeStatsView['gc'], { count: number; totalMs: number; buckets: number[] }>;
+function gcDelta(before: RuntimeStatsView, after: RuntimeStatsView): GcDelta {
+  const kinds = Object.keys(after.gc) as Array<keyof RuntimeStatsView['gc']>;
+  return Object.fromEntries(
+    kinds.map((kind) => {
+      const [a, b] = [before.gc[kind], after.gc[kind]];
+      return [kind, { count: b.count - a.count, totalMs: b.totalMs - a.totalMs, buckets: b.buckets.map((n, i) => n - a.buckets[i]!) }];
+    }),
+  ) as GcDelta;
+}
+function gcLine(gc: GcDelta): string {
+  const longest = (buckets: number[]) => {
+    const last = buckets.findLastIndex((n) => n > 0);
+    return last < 0 ? '-' : last < PAUSE_BUCKETS_MS.length ? `≤ ${PAUSE_BUCKETS_MS[last]} ms` : `> ${PAUSE_BUCKETS_MS.at(-1)} ms`;
+  };
+  const part = (label: string, kind: keyof GcDelta) => `${gc[kind].count} ${label} ${fmt(gc[kind].totalMs, 0)} ms (longest ${longest(gc[kind].buckets)})`;
+  return [part('scavenges', 'scavenge'), part('mark-compacts', 'markCompact')].join(', ');
 }
 
 /** Requests go through the bodies in a fixed order, so every run sends the same sequence. */
@@ -204,11 +224,22 @@ async function main() {
     const first = await api<{ suggestions: unknown[]; models: { reply: number | null } }>(baseUrl, csrConsoleKey, 'POST', '/v1/suggest', JSON.parse(bodies[0]!));
     if (first.models.reply !== 1) throw new Error(`the server did not load the reply model: ${JSON.stringify(first)}`);
 
+    // The server's own GC pauses during each measurement (GET /v1/admin/runtime before and after).
+    const gcReadings: Array<{ name: string; gc: GcDelta }> = [];
+    const gcAround = (name: string) => {
+      let before: RuntimeStatsView | undefined;
+      return {
+        start: async () => void (before = await api<RuntimeStatsView>(baseUrl, adminKey, 'GET', '/v1/admin/runtime')),
+        end: async () => void gcReadings.push({ name, gc: gcDelta(before!, await api<RuntimeStatsView>(baseUrl, adminKey, 'GET', '/v1/admin/runtime')) }),
+      };
+    };
     log(`measuring POST /v1/suggest at a steady ${fmt(options.rate)} req/s (${options.rateConnections} and ${options.connections} connections)…`);
-    const steady = await load(`POST /v1/suggest @ ${options.rate}/s, ${options.rateConnections} conn`, baseUrl, suggest, server.process.pid, { ...loadOptions, connections: options.rateConnections, rate: options.rate });
-    const steadyWide = await load(`POST /v1/suggest @ ${options.rate}/s, ${options.connections} conn`, baseUrl, suggest, server.process.pid, { ...loadOptions, rate: options.rate });
+    const steadyName = `POST /v1/suggest @ ${options.rate}/s, ${options.rateConnections} conn`;
+    const steady = await load(steadyName, baseUrl, suggest, server.process.pid, { ...loadOptions, connections: options.rateConnections, rate: options.rate, around: gcAround(steadyName) });
+    const wideName = `POST /v1/suggest @ ${options.rate}/s, ${options.connections} conn`;
+    const steadyWide = await load(wideName, baseUrl, suggest, server.process.pid, { ...loadOptions, rate: options.rate, around: gcAround(wideName) });
     log('measuring POST /v1/suggest (saturation)…');
-    const saturated = await load('POST /v1/suggest, saturation', baseUrl, suggest, server.process.pid, loadOptions);
+    const saturated = await load('POST /v1/suggest, saturation', baseUrl, suggest, server.process.pid, { ...loadOptions, around: gcAround('POST /v1/suggest, saturation') });
     const logged = await (async () => {
       const count = createPostgresDatabase({ url: options.databaseUrl, schema, poolSize: 1 });
       try {
@@ -238,6 +269,9 @@ async function main() {
         row(steadyWide),
         row(saturated),
         '',
+        'server GC pauses during each measurement (count, total; the longest by bucket):',
+        ...gcReadings.map(({ name, gc }) => `  ${name.padEnd(36)} ${gcLine(gc)}`),
+        '',
         `p99 at ${options.rate} req/s, ${options.rateConnections} conn  ${fmt(steady.latencyMs.p99, 2)} ms  (target ${checks.p99AtRateMs.target})  ${mark(checks.p99AtRateMs.pass)}`,
         `saturation ÷ bare validated  ${(ratio * 100).toFixed(1)} %  (target ≥ ${TARGETS.saturationVsBare * 100} %)  ${mark(checks.saturationVsBare.pass)}`,
         `suggestions logged: ${fmt(logged)}`,
@@ -246,7 +280,7 @@ async function main() {
         '',
       ].join('\n'),
     );
-    await writeResults(RESULTS_FILE, { at: new Date().toISOString(), machine: { cpus: os.cpus().length, node: process.versions.node, loadAverage: os.loadavg() }, options, index: { replies: model.replies, canonical: model.canonicalReplies, artifactBytes: artifact.byteLength }, bare: bareFigures, steady, steadyWide, saturated, checks, logged });
+    await writeResults(RESULTS_FILE, { at: new Date().toISOString(), machine: { cpus: os.cpus().length, node: process.versions.node, loadAverage: os.loadavg() }, options, index: { replies: model.replies, canonical: model.canonicalReplies, artifactBytes: artifact.byteLength }, bare: bareFigures, steady, steadyWide, saturated, gc: gcReadings, checks, logged });
     const failed = [bareFigures, steady, steadyWide, saturated].filter((f) => f.non2xx > 0 || f.errors > 0 || f.timeouts > 0);
     for (const f of failed) log(`FAILED ${f.name}: ${f.non2xx} non-2xx ${JSON.stringify(f.statusCodes)}, ${f.errors} errors, ${f.timeouts} timeouts; first: ${JSON.stringify(f.firstFailure)}`);
     if (failed.length > 0) process.exitCode = 1;

@@ -266,7 +266,7 @@ export async function load(
   url: string,
   request: RequestSpec,
   serverPid: number | undefined,
-  options: LoadOptions & { ownBackends?: OwnBackends },
+  options: LoadOptions & { ownBackends?: OwnBackends; around?: { start(): Promise<void>; end(): Promise<void> } },
 ): Promise<HttpFigures> {
   let firstFailure: { status: number; body: string } | undefined;
   const run = (duration: number) =>
@@ -291,7 +291,10 @@ export async function load(
       throw new Error(`${name}: warm-up had ${warm.non2xx} non-2xx responses and ${warm.errors} errors; first: ${JSON.stringify(firstFailure)}`);
     }
   }
+  // `around` brackets the measured run only (not the warm-up): e.g. readings of the server's GC.
+  await options.around?.start();
   const { value: result, cpu } = await measureCpu(serverPid, async () => run(options.duration), options.ownBackends);
+  await options.around?.end();
   return { ...figures(name, result), cpuPercent: cpu, ...(firstFailure ? { firstFailure } : {}) };
 }
 

@@ -5,5 +5,6 @@ export * from './db/index.ts';
 export { newId, isUuid, randomToken } from './ids.ts';
 export { seededRandom, shuffleInPlace } from './random.ts';
 export { createBoundedCache, type BoundedCache } from './bounded-cache.ts';
+export { createRuntimeStats, PAUSE_BUCKETS_MS, type RuntimeStats, type RuntimeStatsView, type PauseStats } from './runtime-stats.ts';
 export { systemClock, type Clock } from './clock.ts';
 export { apiSchemas } from './api-schemas.ts';

@@ -104,3 +104,25 @@ describe('error mapper', () => {
     await down.app.close();
   });
 });
+
+describe('runtime figures', () => {
+  it('gives an admin the process GC pauses, event-loop delay and heap, cumulative, and nobody else', async () => {
+    const first = await ctx.request(ctx.adminKey, 'GET', '/v1/admin/runtime');
+    expect(first.status).toBe(200);
+    // Short-lived garbage well past the young generation's size: several scavenges.
+    let kept = 0;
+    for (let round = 0; round < 200; round++) kept += Array.from({ length: 20_000 }, (_, i) => ({ i, text: `m${i}` })).length;
+    expect(kept).toBe(4_000_000);
+    await new Promise((resolve) => setTimeout(resolve, 20)); // GC entries are delivered after the pause
+    const second = await ctx.request(ctx.adminKey, 'GET', '/v1/admin/runtime');
+    const { scavenge } = second.body.gc;
+    expect(scavenge.count).toBeGreaterThan(first.body.gc.scavenge.count);
+    expect(scavenge.totalMs).toBeGreaterThan(first.body.gc.scavenge.totalMs);
+    expect(scavenge.buckets.reduce((sum: number, n: number) => sum + n, 0)).toBe(scavenge.count);
+    expect(second.body.heap.usedBytes).toBeGreaterThan(0);
+    expect(second.body.uptimeSeconds).toBeGreaterThan(first.body.uptimeSeconds);
+    expect(second.body.eventLoopDelayMs.max).toBeGreaterThanOrEqual(second.body.eventLoopDelayMs.p50);
+    expect((await ctx.request(listing.managerKey, 'GET', '/v1/admin/runtime')).status).toBe(403);
+    expect((await ctx.app.inject({ url: '/v1/admin/runtime' })).statusCode).toBe(401);
+  });
+});

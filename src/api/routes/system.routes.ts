@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { errorCatalog, type ErrorCode } from '../../platform/index.ts';
-import { publicProblems } from '../http.ts';
+import { requireRole } from '../../auth/index.ts';
+import { createRuntimeStats, errorCatalog, type ErrorCode } from '../../platform/index.ts';
+import { bearerSecurity, principalOf, problems, publicProblems } from '../http.ts';
 
 export interface ReadinessCheck {
   name: string;
@@ -10,9 +11,26 @@ export interface ReadinessCheck {
 
 const checkResult = z.object({ status: z.enum(['ok', 'failing']), checks: z.record(z.string(), z.string()) });
 
-/** Liveness, readiness and the problem-type catalog: all public. */
+const pauses = z.object({
+  count: z.number().int(),
+  totalMs: z.number(),
+  maxMs: z.number(),
+  buckets: z.array(z.number().int()).describe('Pauses of ≤ 1, ≤ 2, ≤ 5, ≤ 10, ≤ 20, ≤ 50 ms and longer'),
+});
+const runtimeView = z
+  .object({
+    uptimeSeconds: z.number(),
+    heap: z.object({ usedBytes: z.number(), totalBytes: z.number(), externalBytes: z.number() }),
+    gc: z.object({ scavenge: pauses, markCompact: pauses, incremental: pauses, weakCallbacks: pauses }).describe('Garbage-collection pauses since the process started'),
+    eventLoopDelayMs: z.object({ p50: z.number(), p99: z.number(), max: z.number() }).describe('Event-loop delay since the process started (10 ms sampling)'),
+  })
+  .describe('Cumulative since start: take two readings and subtract');
+
+/** Liveness, readiness and the problem-type catalog (public); the process's runtime figures (admin). */
 export const systemRoutes: FastifyPluginAsyncZod<{ readiness: ReadinessCheck[] }> = async (app, { readiness }) => {
   const tags = ['system'];
+  const runtime = createRuntimeStats();
+  app.addHook('onClose', async () => runtime.stop());
   app.get('/healthz', {
     config: { public: true },
     schema: { operationId: 'liveness', tags, response: { 200: z.object({ status: z.literal('ok') }) } },
@@ -38,6 +56,21 @@ export const systemRoutes: FastifyPluginAsyncZod<{ readiness: ReadinessCheck[] }
         }),
       );
       return reply.status(healthy ? 200 : 503).send({ status: healthy ? 'ok' : 'failing', checks });
+    },
+  });
+
+  app.get('/v1/admin/runtime', {
+    schema: {
+      operationId: 'getRuntimeStats',
+      tags: ['admin'],
+      summary: "This api process's GC pauses, event-loop delay and heap",
+      description: 'For operators: when request latency has a long tail, whether the process itself (garbage collection, a blocked event loop) is the cause. Per process; cumulative since it started.',
+      security: bearerSecurity,
+      response: { 200: runtimeView, ...problems(403) },
+    },
+    handler: async (request) => {
+      requireRole(principalOf(request), ['admin']);
+      return runtime.snapshot();
     },
   });
 
