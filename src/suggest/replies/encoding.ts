@@ -1,4 +1,5 @@
 import { bigramBucket, NGRAM_BUCKETS, unigramBucket } from '../../features/index.ts';
+import { createBoundedCache } from '../../platform/index.ts';
 import type { ContextMessage } from './reply-index.ts';
 import { stemmedWords, templateReply, templateText } from './text.ts';
 
@@ -66,7 +67,7 @@ function normalizeInto(counts: Map<number, number>, weight: number, into: Map<nu
  * the arrays of `messageWords`, which are themselves memoised per text, so a message already seen
  * costs a lookup.
  */
-const ngramMemo = new WeakMap<readonly string[], { buckets: Int32Array; values: Float32Array }>();
+const ngramMemo = createBoundedCache<readonly string[], { buckets: Int32Array; values: Float32Array }>(20_000);
 export function normalisedNgrams(words: readonly string[]): { buckets: Int32Array; values: Float32Array } {
   let cached = ngramMemo.get(words);
   if (!cached) {
