@@ -53,15 +53,6 @@ export function addQuantizedRow(rows: QuantizedRows, row: number, weight: number
   for (let k = 0; k < dim; k++) into[k] = into[k]! + scaled * codes[base + k]!;
 }
 
-/** ⟨vector, row⟩. */
-export function dotQuantized(vector: Float32Array, rows: QuantizedRows, row: number): number {
-  const { dim, codes } = rows;
-  const base = row * dim;
-  let sum = 0;
-  for (let k = 0; k < dim; k++) sum += vector[k]! * codes[base + k]!;
-  return sum * rows.scales[row]!;
-}
-
 /**
  * ⟨a, row⟩ and ⟨b, row⟩ in one pass over the row (into[0], into[1]): the ranker scores each
  * candidate against the context's vector and the neighbours' pooled vector, and the row's read

@@ -1,4 +1,4 @@
-import { compileDualEncoder, dot, finishTower, type DualEncoderWeights } from './dual-encoder.ts';
+import { dot, encodeTower, finishTower, type DualEncoderWeights, type TowerWeights } from './dual-encoder.ts';
 import { contextSlots, createVocabulary, EARLIER_SLOT, markerFeatures, normalisedNgrams, responseFeaturesOfWords, slotKey, toSparse, type EncodingConfig, type Vocabulary } from './encoding.ts';
 import { defaultQueryBudget, type Bm25QueryBudget } from './bm25.ts';
 import { createReplyIndex, type CanonicalReply, type ContextMessage, type ReplyIndex, type ReplyIndexData } from './reply-index.ts';
@@ -239,8 +239,13 @@ export function createReplyRanker(parts: ReplyModelParts, options: ReplyRankerOp
   const index = createReplyIndex(parts.index);
   const contextVocabulary: Vocabulary = createVocabulary(parts.contextVocabulary);
   const responseVocabulary: Vocabulary = createVocabulary(parts.responseVocabulary);
-  const encoder = compileDualEncoder(parts.dualEncoder);
-  const dim = encoder.dim;
+  const dim = parts.dualEncoder.dim;
+  // The response tower as trained (given candidates are encoded per request); the context tower
+  // is served from int8 rows below, so the ranker keeps its bias and dense layer only, not the
+  // float embedding (tens of MB per listing).
+  const responseTower = parts.dualEncoder.response;
+  const towerScratch = new Float32Array(dim);
+  const encodeResponse = (input: ReturnType<typeof toSparse>, out = new Float32Array(dim)) => encodeTower(responseTower, dim, input, out, towerScratch);
   const { config } = parts;
   // Precomputed per canonical reply: its dual-encoder vector (int8 rows, quantized.ts), word
   // count, idf norm. The context tower's embedding is read as int8 rows too.
@@ -250,7 +255,7 @@ export function createReplyRanker(parts: ReplyModelParts, options: ReplyRankerOp
   for (const cluster of index.clusters) {
     const words = index.clusterWords(cluster.id);
     clusterWordCounts[cluster.id] = words.length;
-    quantizeRowInto(clusterVectors, cluster.id, encoder.encodeResponse(toSparse(responseFeaturesOfWords(words, config.encoding), responseVocabulary), encoded));
+    quantizeRowInto(clusterVectors, cluster.id, encodeResponse(toSparse(responseFeaturesOfWords(words, config.encoding), responseVocabulary), encoded));
   }
   const noVector = new Float32Array(0);
   const replies = index.replies;
@@ -306,8 +311,9 @@ export function createReplyRanker(parts: ReplyModelParts, options: ReplyRankerOp
   // The context tower's embedding bag is linear in the messages: each message's bag (per slot) is
   // computed once and kept, so a conversation that grew by one message costs one new bag plus a
   // weighted sum of six vectors, not the whole bag again. Bounded, least recently used out.
-  const contextTower = parts.dualEncoder.context;
-  const contextEmbedding = quantizeRows(contextTower.embedding, dim);
+  const contextEmbedding = quantizeRows(parts.dualEncoder.context.embedding, dim);
+  const { embedding: _floatEmbedding, ...contextLayers } = parts.dualEncoder.context;
+  const contextTower: TowerWeights = { ...contextLayers, embedding: new Float32Array(0) };
   const bags = createBoundedCache<readonly string[], Array<Float32Array | undefined>>(Math.max(2, config.bagCache ?? defaultRankerConfig.bagCache));
   // Only bags a later request can use again are kept: a message sits in slot 0 and in slot 1 for
   // one request each as its conversation grows, and in the earlier slot for up to four. Keeping
@@ -481,7 +487,7 @@ export function createReplyRanker(parts: ReplyModelParts, options: ReplyRankerOp
     const words = messageWords(text, true);
     const terms = words.filter((word) => !STOP_WORDS.has(word));
     const termIds = termIdsOf(terms);
-    const vector = encoder.encodeResponse(toSparse(responseFeaturesOfWords(words, config.encoding), responseVocabulary));
+    const vector = encodeResponse(toSparse(responseFeaturesOfWords(words, config.encoding), responseVocabulary));
     return {
       text,
       termIds,
