@@ -36,18 +36,19 @@ export const freePort = () =>
   });
 
 /**
+ * The V8 flags `npm start` and `npm run worker` give the service (package.json): a 64 MB young
+ * generation instead of 16. The suggest path allocates ~140 KB per request; at 1,000 req/s the
+ * default spent 278 ms per 10 s in GC (99 scavenges, two mark-compacts) against 156 ms (24 and
+ * one), for the same p99 (bench/README.md). Servers under test start with the same flags.
+ */
+export const SERVICE_NODE_FLAGS = ['--max-semi-space-size=64'];
+
+/**
  * Starts a TypeScript entry point under `node --import tsx`: one process, so its pid is the
  * server's. With `cpuProfileDir` the child writes a V8 CPU profile there when it exits (V8's
  * default names: CPU.<date>.<time>.<pid>.<thread>…; the pid is logged): where a server's time goes
  * under the load. Open it in Chrome DevTools.
  */
-/**
- * The V8 flags `npm start` and `npm run worker` give the service (package.json): a 64 MB young
- * generation instead of 16, so the objects of requests in flight die before a scavenge has to copy
- * them (the suggest path allocates ~90 KB per request; with the default, scavenges ran every few
- * milliseconds under load and were the largest pauses). Servers under test start with the same.
- */
-export const SERVICE_NODE_FLAGS = ['--max-semi-space-size=64'];
 
 export function startChild(name: string, script: string, env: Record<string, string>, options: { cpuProfileDir?: string | undefined; nodeFlags?: readonly string[] } = {}): Child {
   const profileDir = options.cpuProfileDir;

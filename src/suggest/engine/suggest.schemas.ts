@@ -80,6 +80,7 @@ export const rankView = z
 export type SuggestInput = z.input<typeof suggestBody>;
 export type SuggestRequest = z.output<typeof suggestBody>;
 export type RankInput = z.input<typeof rankBody>;
+export type RankRequest = z.output<typeof rankBody>;
 export type SuggestView = z.output<typeof suggestView>;
 export type SuggestedReply = z.output<typeof suggestedReplyView>;
 export type SuggestedAction = z.output<typeof suggestedActionView>;

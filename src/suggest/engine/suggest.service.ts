@@ -8,7 +8,7 @@ import { decodeReplyModel } from '../replies/artifact.ts';
 import { createReplyRanker, type ReplyRanker } from '../replies/ranker.ts';
 import { templateReply } from '../replies/text.ts';
 import type { ConversationMessage, FiredRule, RulesService } from '../rules/index.ts';
-import { rankBody, type RankInput, type SuggestedAction, type SuggestedReply, type SuggestRequest, type SuggestView } from './suggest.schemas.ts';
+import { type RankRequest, type SuggestedAction, type SuggestedReply, type SuggestRequest, type SuggestView } from './suggest.schemas.ts';
 
 /**
  * POST /v1/suggest: one ranked list from the listing's published keyword rules (their reply sets
@@ -294,8 +294,8 @@ export function createSuggestService({ db, rules, canned, log, registry, loadOut
     },
 
     /** Scores caller-given candidates for a context with the listing's reply model. */
-    async rank(listingId: string, raw: RankInput): Promise<{ scores: number[]; model: number }> {
-      const input = rankBody.parse(raw);
+    /** `input` as the route's validation left it. */
+    async rank(listingId: string, input: RankRequest): Promise<{ scores: number[]; model: number }> {
       const [conversation, models] = await Promise.all([conversationOf(listingId, input), modelsOf(listingId)]);
       if (!models.reply) throw new AppError('no_promoted_model', 'No reply model is promoted for this listing: train one (loopwise train --target reply) and promote it');
       const scores = models.reply.value.rank(
