@@ -6,7 +6,7 @@ import { constants } from 'node:perf_hooks';
  * and the event loop's delay. On a latency-bound path (the suggest API answers in well under a
  * millisecond of CPU) a single scavenge or mark-compact stalls every request in flight, so an
  * operator asking "why is the p99 high?" needs these next to the request figures. Counters are
- * cumulative since the process started: a reader (a dashboard, a benchmark) takes two readings
+ * cumulative since the api was built (moments after the process started): a reader (a dashboard, a benchmark) takes two readings
  * and subtracts; pause durations go into fixed buckets so that subtracting keeps their shape.
  */
 
@@ -46,7 +46,6 @@ export interface RuntimeStats {
 }
 
 export function createRuntimeStats(): RuntimeStats {
-  const started = performance.now();
   const gc: RuntimeStatsView['gc'] = { scavenge: emptyPauses(), markCompact: emptyPauses(), incremental: emptyPauses(), weakCallbacks: emptyPauses() };
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
@@ -71,7 +70,7 @@ export function createRuntimeStats(): RuntimeStats {
       const memory = process.memoryUsage();
       const copy = (pauses: PauseStats): PauseStats => ({ count: pauses.count, totalMs: round(pauses.totalMs), maxMs: round(pauses.maxMs), buckets: [...pauses.buckets] });
       return {
-        uptimeSeconds: round((performance.now() - started) / 1000),
+        uptimeSeconds: round(process.uptime()),
         heap: { usedBytes: memory.heapUsed, totalBytes: memory.heapTotal, externalBytes: memory.external },
         gc: { scavenge: copy(gc.scavenge), markCompact: copy(gc.markCompact), incremental: copy(gc.incremental), weakCallbacks: copy(gc.weakCallbacks) },
         // The histogram is in ns; an empty one answers NaN for its percentiles.
