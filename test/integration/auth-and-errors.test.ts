@@ -29,7 +29,9 @@ describe('authentication and roles', () => {
   it('stores only a hash of each key and shows the key once', async () => {
     const created = await ctx.request(ctx.adminKey, 'POST', '/v1/keys', { listingId: listing.listingId, role: 'developer', name: 'rules ci' });
     expect(created.status).toBe(201);
-    const secret = created.body.token.split('_')[2];
+    // The secret is base64url, so it may itself contain '_': it is everything after `lw_<id>_`.
+    const secret: string = created.body.token.slice(`lw_${created.body.key.id}_`.length);
+    expect(secret).toHaveLength(43);
     const stored = await ctx.db.query<{ secret_hash: string }>('SELECT secret_hash FROM api_keys WHERE id = $1', [created.body.key.id]);
     expect(stored.rows[0]!.secret_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(stored.rows[0]!.secret_hash).not.toContain(secret);
