@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../src/auth/index.ts';
+import { INSERT_MANY_SQL } from '../../src/messages/messages.store.ts';
 import { createTestContext, newTicketBody, type TestContext } from '../support/context.ts';
 
 // Concurrent posts are written in shared statements (group commit). Posts issued in the same tick
@@ -117,5 +118,32 @@ describe('group commit of message posts', () => {
       const thread = await ctx.request(botKey, 'GET', `/v1/tickets/${ticket.id}/messages`);
       expect(thread.body.items.map((message: { seq: number }) => message.seq)).toEqual(Array.from({ length: 10 }, (_, index) => index + 1));
     }
+  });
+
+  it('finds the tickets of a batch by key, however many tickets the listing has', async () => {
+    // Served statements are prepared, so PostgreSQL soon uses a generic plan, which cannot see how
+    // many messages the batch holds. A scan of every ticket per batch made each post O(tickets).
+    await ctx.db.exec(`
+      WITH bulk AS (
+        INSERT INTO customers (id, listing_id) SELECT gen_random_uuid(), '${listingId}' FROM generate_series(1, 5000) RETURNING id, listing_id
+      )
+      INSERT INTO tickets (id, listing_id, ref, customer_id, status, source_app, source_channel, queue_key)
+        SELECT gen_random_uuid(), listing_id, 'BULK-' || row_number() OVER (), id, 'waiting', 'bench', 'website', 0 FROM bulk;
+      ANALYZE tickets;`);
+    const ticket = await openTicket();
+    const batch = ['a', 'b'].map((word) => ({
+      listing_id: listingId, ticket_id: ticket.id, id: crypto.randomUUID(), sender_role: 'customer', csr_id: null, kind: 'text',
+      channel: null, text: word, content: {}, attachment_id: null, client_message_id: null, actor: {}, must_hold_as: null,
+    }));
+    const plan = await ctx.db.transaction(async (tx) => {
+      await tx.query('SET LOCAL plan_cache_mode = force_generic_plan');
+      await tx.query(`PREPARE batch_plan_check(jsonb) AS ${INSERT_MANY_SQL}`);
+      const { rows } = await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN EXECUTE batch_plan_check($batch$${JSON.stringify(batch)}$batch$)`);
+      await tx.query('DEALLOCATE batch_plan_check');
+      return rows.map((row) => row['QUERY PLAN']).join('\n');
+    });
+    // Probed by primary key, not a scan of the tickets (or of all open ones, through the partial index).
+    expect(plan).toMatch(/Index Cond: \(id = ANY/);
+    expect(plan).not.toMatch(/Seq Scan on tickets|tickets_one_open_per_customer/);
   });
 });
