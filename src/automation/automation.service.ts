@@ -80,9 +80,15 @@ export function createAutomationEngine({ db, jobs, clock = systemClock, presence
 
   async function checkTicket(listingId: string, ticketId: string): Promise<CheckResult> {
     const now = clock.now();
+    // Most listings have no automated messages: one read and done. Nothing is recorded for them,
+    // since the safety-net sweep (findDueTickets) only looks at listings that have some, and
+    // configuring some triggers a listing-wide sweep. Recording a check per new ticket cost a
+    // commit each, contending with ticket creation for WAL flushes.
+    const configured = await listTriggeredMessages(db, listingId);
+    if (configured.length === 0) return { sent: [], nextCheckAt: null };
     const ticket = await findTicketFacts(db, listingId, ticketId);
     if (!ticket) return { sent: [], nextCheckAt: null };
-    const messages = ticket.status === 'waiting' || ticket.status === 'assigned' ? await listTriggeredMessages(db, listingId) : [];
+    const messages = ticket.status === 'waiting' || ticket.status === 'assigned' ? configured : [];
     const calendar = messages.length > 0 ? await loadCalendar(db, listingId, ticket.created_at < now ? ticket.created_at : now) : undefined;
     if (!calendar) {
       await recordCheck(db, listingId, ticketId, null);
@@ -133,6 +139,7 @@ export function createAutomationEngine({ db, jobs, clock = systemClock, presence
     async sweep({ listingId, batchSize = sweepBatchSize }: { listingId?: string | undefined; batchSize?: number | undefined } = {}) {
       if (!listingId) return checkAll(await findDueTickets(db, clock.now(), batchSize));
       const total = { checked: 0, sent: 0 };
+      if ((await listTriggeredMessages(db, listingId)).length === 0) return total;
       let after: string | null = null;
       for (;;) {
         const ids = await listWaitingTickets(db, listingId, after, batchSize);
