@@ -1,4 +1,4 @@
-import { appendEvent, EventNames, type Actor } from '../events/index.ts';
+import { EventNames, type Actor } from '../events/index.ts';
 import { AppError, newId, type Database, type Queryable } from '../platform/index.ts';
 import { createCustomerBody, type CreateCustomerInput, type CustomerRef, type CustomerView, type Identity } from './customers.schemas.ts';
 
@@ -41,22 +41,19 @@ async function customerIdsFor(tx: Queryable, listingId: string, identities: read
 /** Links identities to a customer; those already linked to anyone are left as they are. */
 async function linkIdentities(tx: Queryable, listingId: string, customerId: string, identities: readonly Identity[], actor?: Actor) {
   for (const identity of identities) {
-    const inserted = await tx.query(
-      `INSERT INTO customer_identities (listing_id, kind, value, customer_id) VALUES ($1, $2, $3, $4)
-       ON CONFLICT DO NOTHING`,
-      [listingId, identity.kind, identity.value, customerId],
+    // The event only for an identity this statement linked (ON CONFLICT left the others alone).
+    await tx.query(
+      `WITH linked AS (
+         INSERT INTO customer_identities (listing_id, kind, value, customer_id) VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING
+         RETURNING listing_id, kind, customer_id
+       )
+       INSERT INTO events (listing_id, name, aggregate_type, aggregate_id, payload, actor)
+       SELECT listing_id, '${EventNames.customerIdentityLinked}', 'customer', customer_id::text, jsonb_build_object('kind', kind), $5::jsonb
+         FROM linked`,
+      [listingId, identity.kind, identity.value, customerId, JSON.stringify(actor ?? {})],
       { prepare: 'customers.link_identity' },
     );
-    if (inserted.rowCount > 0) {
-      await appendEvent(tx, {
-        listingId,
-        name: EventNames.customerIdentityLinked,
-        aggregateType: 'customer',
-        aggregateId: customerId,
-        payload: { kind: identity.kind },
-        ...(actor ? { actor } : {}),
-      });
-    }
   }
 }
 
@@ -71,17 +68,14 @@ async function lockIdentities(tx: Queryable, listingId: string, identities: read
 
 async function insertCustomer(tx: Queryable, listingId: string, displayName: string | undefined, actor?: Actor) {
   const id = newId();
-  await tx.query('INSERT INTO customers (id, listing_id, display_name) VALUES ($1, $2, $3)', [id, listingId, displayName ?? null], {
-    prepare: 'customers.insert',
-  });
-  await appendEvent(tx, {
-    listingId,
-    name: EventNames.customerCreated,
-    aggregateType: 'customer',
-    aggregateId: id,
-    payload: {},
-    ...(actor ? { actor } : {}),
-  });
+  // The row and its event in one round trip.
+  await tx.query(
+    `WITH c AS (INSERT INTO customers (id, listing_id, display_name) VALUES ($1, $2, $3) RETURNING id, listing_id)
+     INSERT INTO events (listing_id, name, aggregate_type, aggregate_id, payload, actor)
+     SELECT listing_id, '${EventNames.customerCreated}', 'customer', id::text, '{}'::jsonb, $4::jsonb FROM c`,
+    [id, listingId, displayName ?? null, JSON.stringify(actor ?? {})],
+    { prepare: 'customers.insert' },
+  );
   return id;
 }
 

@@ -24,7 +24,6 @@ import {
   markEnded,
   markRated,
   markReleased,
-  nextReference,
   toTicketView,
   type Cursor,
   type TicketRow,
@@ -109,48 +108,26 @@ export function createTicketService({ db, clock }: TicketServiceDeps) {
         if (open) return { ticket: toTicketView(open), created: false };
 
         const stickyCsr = await findStickyCsr(tx, listingId, customerId, input.requiredSkills);
-        // Last before the insert: a returning customer's re-post above takes no number.
-        const ref = await nextReference(tx, listingId);
-        if (!ref) throw new AppError('not_found', `Listing ${listingId} not found`);
-        const row = await insertTicket(tx, {
-          id: newId(),
-          listingId,
-          ref,
-          customerId,
-          csrId: stickyCsr ?? null,
-          status: stickyCsr ? 'assigned' : 'waiting',
-          sourceApp: input.source.app,
-          sourceChannel: input.source.channel,
-          subject: input.subject ?? null,
-          requiredSkills: input.requiredSkills,
-          priority: input.priority,
-          queueKey: clock.now().getTime(),
-          metadata: input.metadata,
-        });
-        await appendEvent(tx, {
-          listingId,
-          name: EventNames.ticketCreated,
-          aggregateType: 'ticket',
-          aggregateId: row.id,
-          payload: {
-            ref: row.ref,
+        // Last before commit: a returning customer's re-post above takes no number.
+        const row = await insertTicket(
+          tx,
+          {
+            id: newId(),
+            listingId,
             customerId,
-            source: { app: row.source_app, channel: row.source_channel },
-            requiredSkills: row.required_skills,
-            priority: row.priority,
+            csrId: stickyCsr ?? null,
+            status: stickyCsr ? 'assigned' : 'waiting',
+            sourceApp: input.source.app,
+            sourceChannel: input.source.channel,
+            subject: input.subject ?? null,
+            requiredSkills: input.requiredSkills,
+            priority: input.priority,
+            queueKey: clock.now().getTime(),
+            metadata: input.metadata,
           },
           actor,
-        });
-        if (stickyCsr) {
-          await appendEvent(tx, {
-            listingId,
-            name: EventNames.ticketAssigned,
-            aggregateType: 'ticket',
-            aggregateId: row.id,
-            payload: { csrId: stickyCsr, previousCsrId: null, via: 'sticky' },
-            actor,
-          });
-        }
+        );
+        if (!row) throw new AppError('not_found', `Listing ${listingId} not found`);
         return { ticket: toTicketView(row), created: true };
       });
     },

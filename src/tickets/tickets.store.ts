@@ -1,3 +1,4 @@
+import { EventNames, type Actor } from '../events/index.ts';
 import type { Queryable } from '../platform/index.ts';
 import type { Counters, TicketFilter, TicketStatus, TicketView } from './tickets.schemas.ts';
 
@@ -79,21 +80,9 @@ export async function findOpenTicketOfCustomer(db: Queryable, listingId: string,
   return rows[0];
 }
 
-/** Takes the next per-listing reference number from the listing's sequence (never blocks). */
-export async function nextReference(db: Queryable, listingId: string): Promise<string | undefined> {
-  const { rows } = await db.query<{ ref_prefix: string; n: number }>(
-    'SELECT ref_prefix, nextval(ref_sequence::regclass) AS n FROM listings WHERE id = $1',
-    [listingId],
-    { prepare: 'tickets.next_reference' },
-  );
-  const row = rows[0];
-  return row && `${row.ref_prefix}-${String(row.n).padStart(6, '0')}`;
-}
-
 export interface NewTicket {
   id: string;
   listingId: string;
-  ref: string;
   customerId: string;
   csrId: string | null;
   status: 'waiting' | 'assigned';
@@ -106,18 +95,41 @@ export interface NewTicket {
   metadata: Record<string, unknown>;
 }
 
-export async function insertTicket(db: Queryable, ticket: NewTicket): Promise<TicketRow> {
-  const assigned = ticket.status === 'assigned';
+/**
+ * Takes the listing's next reference number (its own sequence: never blocks, a failed create
+ * leaves a gap), inserts the ticket, and appends `ticket.created` — and `ticket.assigned` when it
+ * goes straight to a (sticky) CSR — in one statement: ticket creation is bound by round trips,
+ * not by work. Undefined when the listing does not exist.
+ */
+const INSERT_TICKET_SQL = `WITH numbered AS (
+   SELECT ref_prefix || '-' || lpad(n::text, greatest(6, length(n::text)), '0') AS ref
+     FROM (SELECT ref_prefix, nextval(ref_sequence::regclass) AS n FROM listings WHERE id = $2) l
+ ), t AS (
+   INSERT INTO tickets (id, listing_id, ref, customer_id, csr_id, status, source_app, source_channel, subject,
+                        required_skills, priority, queue_key, metadata, first_assigned_at, assigned_at)
+   SELECT $1, $2, numbered.ref, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+          CASE WHEN $5 = 'assigned' THEN now() END, CASE WHEN $5 = 'assigned' THEN now() END
+     FROM numbered
+   RETURNING ${TICKET_COLUMNS}
+ ), e AS (
+   INSERT INTO events (listing_id, name, aggregate_type, aggregate_id, payload, actor)
+   SELECT listing_id, '${EventNames.ticketCreated}', 'ticket', id::text,
+          jsonb_build_object('ref', ref, 'customerId', customer_id, 'source', jsonb_build_object('app', source_app, 'channel', source_channel),
+                             'requiredSkills', to_jsonb(required_skills), 'priority', priority), $13::jsonb
+     FROM t
+   UNION ALL
+   SELECT listing_id, '${EventNames.ticketAssigned}', 'ticket', id::text,
+          jsonb_build_object('csrId', csr_id, 'previousCsrId', NULL, 'via', 'sticky'), $13::jsonb
+     FROM t WHERE status = 'assigned'
+ )
+ SELECT ${TICKET_COLUMNS} FROM t`;
+
+export async function insertTicket(db: Queryable, ticket: NewTicket, actor: Actor): Promise<TicketRow | undefined> {
   const { rows } = await db.query<TicketRow>(
-    `INSERT INTO tickets (id, listing_id, ref, customer_id, csr_id, status, source_app, source_channel, subject,
-                          required_skills, priority, queue_key, metadata, first_assigned_at, assigned_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
-             CASE WHEN $14::boolean THEN now() END, CASE WHEN $14::boolean THEN now() END)
-     RETURNING ${TICKET_COLUMNS}`,
+    INSERT_TICKET_SQL,
     [
       ticket.id,
       ticket.listingId,
-      ticket.ref,
       ticket.customerId,
       ticket.csrId,
       ticket.status,
@@ -128,11 +140,11 @@ export async function insertTicket(db: Queryable, ticket: NewTicket): Promise<Ti
       ticket.priority,
       ticket.queueKey,
       JSON.stringify(ticket.metadata),
-      assigned,
+      JSON.stringify(actor),
     ],
-    { prepare: 'tickets.insert' },
+    { prepare: 'tickets.insert_with_events' },
   );
-  return rows[0]!;
+  return rows[0];
 }
 
 /**

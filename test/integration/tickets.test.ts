@@ -31,7 +31,17 @@ describe('ticket lifecycle', () => {
     expect(other.status).toBe(201);
     const seq = (ref: string) => Number(ref.split('-')[1]);
     expect(seq(other.body.ref)).toBe(seq(first.body.ref) + 1);
-    expect((await eventsOf(first.body.id)).map((event) => event.name)).toEqual(['ticket.created']);
+    expect(await eventsOf(first.body.id)).toEqual([
+      {
+        name: 'ticket.created',
+        payload: { ref: first.body.ref, customerId: first.body.customerId, source: { app: 'web-widget', channel: 'website' }, requiredSkills: [], priority: 0 },
+      },
+    ]);
+    // A new customer: the customer and the identity it was reached by are recorded once each.
+    expect(await eventsOf(first.body.customerId)).toEqual([
+      { name: 'customer.created', payload: {} },
+      { name: 'customer.identity_linked', payload: { kind: 'phone' } },
+    ]);
   });
 
   it('pulls the oldest waiting ticket, puts a released ticket back at the front, and ends and rates it', async () => {
@@ -123,6 +133,13 @@ describe('ticket lifecycle', () => {
     expect(returning.status).toBe(201);
     expect(returning.body.status).toBe('assigned');
     expect(returning.body.csrId).toBe(bob.csrId);
+    expect(returning.body.assignedAt).not.toBeNull();
+    expect((await eventsOf(returning.body.id)).map(({ name, payload }) => [name, name === 'ticket.assigned' ? payload : payload.ref])).toEqual([
+      ['ticket.created', returning.body.ref],
+      ['ticket.assigned', { csrId: bob.csrId, previousCsrId: null, via: 'sticky' }],
+    ]);
+    // The returning customer's identity was already linked: no second event.
+    expect((await eventsOf(ticket.customerId)).map((event) => event.name)).toEqual(['customer.created', 'customer.identity_linked']);
 
     const thread = await ctx.request(botKey, 'GET', `/v1/tickets/in-thread?ticketId=${returning.body.id}`);
     expect(thread.body.items.map((t: { id: string }) => t.id)).toEqual([returning.body.id, ticket.id]);
