@@ -1,5 +1,6 @@
 import { DuckDBTimestampTZValue, LIST, VARCHAR, listValue, type DuckDBAppender } from '@duckdb/node-api';
 import type { AnalyticsDb } from '../analytics-store/index.ts';
+import { createTimeSlice, type TimeSlice } from '../platform/index.ts';
 import type { InteractionRecord, LabelValue } from './interaction.schemas.ts';
 
 /**
@@ -128,10 +129,6 @@ function labelColumns(value: LabelValue): { num: number | undefined; text: strin
 }
 
 /** Appends interactions with their messages, labels and events; returns the message count. */
-/** Interactions appended between two turns of the event loop. */
-const YIELD_EVERY = 100;
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 export async function appendInteractions(
   db: AnalyticsDb,
   listingId: string,
@@ -144,6 +141,8 @@ export async function appendInteractions(
     storedMessages?: ReadonlyMap<string, number>;
     /** Tables to append to (the staging copies); the stored tables by default. */
     tables?: { interactions: string; messages: string; labels: string; events: string };
+    /** The caller's time slice when the append continues its own synchronous work. */
+    slice?: TimeSlice;
   },
 ): Promise<number> {
   if (items.length === 0) return 0;
@@ -168,11 +167,11 @@ export async function appendInteractions(
     labels.endRow();
   };
   try {
-    let appended = 0;
+    // Appending is synchronous native work: in a process that also serves requests (the live
+    // source in embedded mode) a long batch must let them in between.
+    const slice = context.slice ?? createTimeSlice();
     for (const { record, hash, source, format, index, line } of items) {
-      // Appending is synchronous native work: in a process that also serves requests (the live
-      // source in embedded mode) a long batch must let them in between.
-      if (++appended % YIELD_EVERY === 0) await yieldToEventLoop();
+      if (slice.due()) await slice.pause();
       const outcome = record.outcome;
       const storedMessages = context.storedMessages?.get(record.id) ?? 0;
       interactions.appendVarchar(listingId);

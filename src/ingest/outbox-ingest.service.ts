@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AnalyticsDb, AnalyticsOwner } from '../analytics-store/index.ts';
 import { advanceCursor, EventNames, lockCursor, readAfterCursor, type StoredEvent } from '../events/index.ts';
 import { OUTBOX_INGEST_CURSOR } from '../ingest-status/index.ts';
-import { AppError, systemClock, type Clock, type Database } from '../platform/index.ts';
+import { AppError, createTimeSlice, systemClock, type Clock, type Database } from '../platform/index.ts';
 import { appendInteractions, deleteInteractions, type StoredInteraction } from './ingest.store.ts';
 import type { InteractionEvent, InteractionMessage, InteractionRecord } from './interaction.schemas.ts';
 import { getOutboxPosition, loadInteractions, saveOutboxPosition } from './outbox-ingest.store.ts';
@@ -24,6 +24,9 @@ import { emptyRedactionCounts, type RedactionCounts } from './redaction.ts';
  * process can report the lag without opening DuckDB. That copy is informational: it may trail
  * the DuckDB position after a crash (and is fixed by the next run), never lead it.
  */
+
+/** Events read from the outbox per query (a batch is applied in one DuckDB transaction regardless). */
+const READ_PAGE = 500;
 
 /** The events that shape an interaction record; the rest only advance the position. */
 const folded = new Set<string>([
@@ -80,9 +83,11 @@ export function createOutboxIngest({ db, analytics, clock = systemClock, gapGrac
     const byListing = new Map<string, Map<string, StoredEvent[]>>();
     for (const event of events) {
       if (!folded.has(event.name) || event.aggregateType !== 'ticket') continue;
-      const tickets = byListing.get(event.listingId) ?? new Map<string, StoredEvent[]>();
-      byListing.set(event.listingId, tickets);
-      tickets.set(event.aggregateId, [...(tickets.get(event.aggregateId) ?? []), event]);
+      let tickets = byListing.get(event.listingId);
+      if (!tickets) byListing.set(event.listingId, (tickets = new Map<string, StoredEvent[]>()));
+      const ticketEvents = tickets.get(event.aggregateId);
+      if (ticketEvents) ticketEvents.push(event);
+      else tickets.set(event.aggregateId, [event]);
     }
     return adb.transaction(async () => {
       const now = clock.now();
@@ -91,10 +96,12 @@ export function createOutboxIngest({ db, analytics, clock = systemClock, gapGrac
         const redact = !rawTextListings.includes(listingId);
         const { records: stored, messageCounts } = await loadInteractions(adb, listingId, [...tickets.keys()]);
         const items: StoredInteraction[] = [];
-        let foldedTickets = 0;
+        // Folding redacts every new message (synchronous regex work) and appending is synchronous
+        // native work: in the embedded layout this runs in the api process, so requests get the
+        // event loop back every few milliseconds (a step count let a batch block it for 50–110 ms).
+        const slice = createTimeSlice();
         for (const [ticketId, ticketEvents] of tickets) {
-          // Folding redacts every new message (synchronous regex work): let requests in between.
-          if (++foldedTickets % 100 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+          if (slice.due()) await slice.pause();
           let record = stored.get(ticketId) ?? { id: ticketId, messages: [], events: [] };
           const storedMessages = messageCounts.get(ticketId) ?? 0;
           for (const event of ticketEvents) record = foldEvent(record, event, redact ? listingId : undefined, storedMessages);
@@ -110,7 +117,7 @@ export function createOutboxIngest({ db, analytics, clock = systemClock, gapGrac
         // The interaction row, its conversation labels and events are replaced; its messages are
         // only appended to, after the ones already stored.
         await deleteInteractions(adb, listingId, [...stored.keys()], { keepMessages: true });
-        await appendInteractions(adb, listingId, items, { runId: 'outbox', redacted: redact, now, storedMessages: messageCounts });
+        await appendInteractions(adb, listingId, items, { runId: 'outbox', redacted: redact, now, storedMessages: messageCounts, slice });
         written += items.length;
       }
       await saveOutboxPosition(adb, lastId, now);
@@ -119,10 +126,29 @@ export function createOutboxIngest({ db, analytics, clock = systemClock, gapGrac
     });
   }
 
+  /**
+   * The events after `afterId`, up to `batchSize`, read a page at a time: a query's result is
+   * parsed in one go (libuv reads a socket dry before anything else runs; PGlite executes in the
+   * calling thread and resolves without giving up the event loop at all), so 5,000 events in one
+   * query held it for 35–120 ms.
+   */
+  async function readBatch(afterId: number, batchSize: number): Promise<StoredEvent[]> {
+    const events: StoredEvent[] = [];
+    const slice = createTimeSlice();
+    while (events.length < batchSize) {
+      const limit = Math.min(READ_PAGE, batchSize - events.length);
+      const page = await readAfterCursor(db, { afterId: events.at(-1)?.id ?? afterId, limit, gapGraceMs, now: clock.now() });
+      for (const event of page) events.push(event);
+      if (page.length < limit) break;
+      if (slice.due()) await slice.pause();
+    }
+    return events;
+  }
+
   async function run(adb: AnalyticsDb, batchSize: number): Promise<OutboxIngestResult> {
     const result: OutboxIngestResult = { applied: 0, interactions: 0, lastEventId: await getOutboxPosition(adb) };
     for (;;) {
-      const events = await readAfterCursor(db, { afterId: result.lastEventId, limit: batchSize, gapGraceMs, now: clock.now() });
+      const events = await readBatch(result.lastEventId, batchSize);
       if (events.length === 0) break;
       result.interactions += await applyBatch(adb, events);
       result.lastEventId = events.at(-1)!.id;

@@ -296,3 +296,48 @@ describe('live source: a conversation that grows across runs', () => {
     expect((await counts(listingId)).interactions).toBe(1);
   });
 });
+
+describe('live source: a large backlog in a process that serves requests', () => {
+  it('folds thousands of conversations without holding the event loop for long', async () => {
+    const { listingId } = await ctx.seedListing();
+    const tickets = 3000;
+    const messagesPerTicket = 4;
+    // The outbox as the core writes it, straight into the table: a created event and four
+    // messages per ticket, each with an e-mail address and a phone number to redact.
+    await ctx.db.query(
+      `INSERT INTO events (listing_id, name, aggregate_type, aggregate_id, payload)
+       SELECT $1, CASE WHEN m = 0 THEN 'ticket.created' ELSE 'message.created' END, 'ticket', md5($1 || n)::uuid::text,
+              CASE WHEN m = 0 THEN jsonb_build_object('customerId', 'customer-' || n, 'source', jsonb_build_object('channel', 'app'))
+                   ELSE jsonb_build_object('messageId', gen_random_uuid(), 'seq', m, 'senderRole', CASE WHEN m % 2 = 1 THEN 'customer' ELSE 'csr' END,
+                          'kind', 'text', 'channel', 'chat', 'createdAt', now(),
+                          'text', 'Message ' || m || ': write me at person' || n || '@example.com or call +1 415 555 ' || lpad((n % 10000)::text, 4, '0'))
+              END
+         FROM generate_series(1, $2::int) AS n, generate_series(0, $3::int) AS m
+        ORDER BY n, m`,
+      [listingId, tickets, messagesPerTicket],
+    );
+    // A request's view of the event loop: the longest wait between two turns while the job runs.
+    let longestGapMs = 0;
+    let running = true;
+    let last = performance.now();
+    const ticker = (async () => {
+      while (running) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        const now = performance.now();
+        longestGapMs = Math.max(longestGapMs, now - last);
+        last = now;
+      }
+    })();
+    await ingestJob()({});
+    running = false;
+    await ticker;
+
+    expect(await counts(listingId)).toMatchObject({ interactions: tickets, messages: tickets * messagesPerTicket });
+    const [leak] = await inDuck((db) => db.all<{ n: number }>(`SELECT count(*)::INTEGER AS n FROM messages WHERE listing_id = $1 AND text LIKE '%@example.com%'`, [listingId]));
+    expect(leak!.n).toBe(0);
+    // The job yields after every few milliseconds of work; what remains are single native calls (a
+    // DuckDB flush, a page of events) and the machine's own scheduling: 14–26 ms measured here.
+    // Before, a 5,000-event read alone held the loop for 35–155 ms (PGlite: all of a batch's reads).
+    expect(longestGapMs).toBeLessThan(50);
+  });
+});

@@ -1,0 +1,59 @@
+import net from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { createTimeSlice } from '../../src/platform/index.ts';
+
+const busyFor = (ms: number) => {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+};
+
+describe('time slice', () => {
+  it('is due only once its budget of work has run, and a pause starts a new budget', async () => {
+    const slice = createTimeSlice(5);
+    expect(slice.due()).toBe(false);
+    busyFor(6);
+    expect(slice.due()).toBe(true);
+    await slice.pause();
+    expect(slice.due()).toBe(false);
+  });
+
+  it('lets timers and I/O that became due during the work run before it goes on, from any phase', async () => {
+    let peer: net.Socket | undefined;
+    const server = net.createServer((socket) => (peer = socket.on('error', () => undefined)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    await new Promise<void>((resolve) => client.once('connect', resolve));
+    while (!peer) await new Promise((resolve) => setImmediate(resolve));
+    const order: string[] = [];
+    client.on('data', (data) => {
+      if (data.toString().includes('ping')) order.push('reply');
+    });
+    const slice = createTimeSlice(0);
+    // Started from a timer, an immediate and an I/O callback: the three phases work resumes in.
+    const phases = {
+      timer: (go: () => void) => setTimeout(go, 0),
+      immediate: (go: () => void) => setImmediate(go),
+      io: (go: () => void) => client.once('data', go),
+    };
+    for (const [phase, schedule] of Object.entries(phases)) {
+      order.length = 0;
+      if (phase === 'io') peer.write('go');
+      await new Promise<void>((done) =>
+        schedule(() => {
+          setTimeout(() => order.push('timer'), 0);
+          peer!.write('ping'); // in the client's socket buffer at once
+          busyFor(20); // and the timer falls due meanwhile
+          void slice.pause().then(() => {
+            order.push('more work');
+            done();
+          });
+        }),
+      );
+      expect(order, phase).toEqual(expect.arrayContaining(['timer', 'reply', 'more work']));
+      expect(order.indexOf('timer'), phase).toBeLessThan(order.indexOf('more work'));
+      expect(order.indexOf('reply'), phase).toBeLessThan(order.indexOf('more work'));
+    }
+    client.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+});
