@@ -25,7 +25,15 @@ declare module 'autocannon' {
     headers?: Record<string, string>;
     body?: string | Buffer;
     requests?: RequestSpec[];
+    /** Called with each connection's client as it is made (once per connection, not per reconnect). */
+    setupClient?: (client: Client) => void;
+    overallRate?: number;
     title?: string;
+  }
+
+  export interface Client {
+    /** Replaces the requests this connection cycles through; static ones are serialised once here. */
+    setRequests(requests: RequestSpec[]): void;
   }
 
   export interface Histogram {

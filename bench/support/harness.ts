@@ -4,11 +4,12 @@
  * process used the CPU.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import autocannon, { type RequestSpec, type Result } from 'autocannon';
+import autocannon, { type RawRequest, type RequestSpec, type Result } from 'autocannon';
 import pg from 'pg';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -113,9 +114,12 @@ export function runProcess(command: string, args: string[], env: Record<string, 
 
 const CLOCK_TICKS = 100;
 
+// The readings below run every 250 ms on the machine under test, so they are kept cheap:
+// synchronous reads (no FileHandle per file) and each process's name read once, not every time.
+
 async function processTicks(pid: number): Promise<number | undefined> {
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return Number(fields[11]) + Number(fields[12]);
@@ -127,7 +131,7 @@ async function processTicks(pid: number): Promise<number | undefined> {
 /** Busy and total jiffies of all CPUs. */
 async function machineTicks(): Promise<{ busy: number; total: number } | undefined> {
   try {
-    const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!;
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
     const values = line.trim().split(/\s+/).slice(1).map(Number);
     const total = values.reduce((sum, value) => sum + value, 0);
     // idle and iowait are fields 4 and 5
@@ -137,12 +141,30 @@ async function machineTicks(): Promise<{ busy: number; total: number } | undefin
   }
 }
 
+/** Whether each pid seen is a PostgreSQL process (a pid is reused only after the counter wraps). */
+const isPostgresPid = new Map<number, boolean>();
+
 async function postgresPids(): Promise<number[]> {
   const pids: number[] = [];
-  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
-    if (!/^\d+$/.test(entry)) continue;
-    const comm = await readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '');
-    if (comm.trim() === 'postgres') pids.push(Number(entry));
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return pids;
+  }
+  for (const entry of entries) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    let postgres = isPostgresPid.get(pid);
+    if (postgres === undefined) {
+      try {
+        postgres = readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
+      } catch {
+        continue; // gone already
+      }
+      isPostgresPid.set(pid, postgres);
+    }
+    if (postgres) pids.push(pid);
   }
   return pids;
 }
@@ -261,31 +283,47 @@ export interface HttpFigures {
   firstFailure?: { status: number; body: string };
 }
 
+/**
+ * Requests prepared once per connection: connection `client` cycles through `forClient(client)`.
+ * autocannon serialises such requests once, where a `setupRequest` makes it rebuild the raw request
+ * (and its garbage) before every send: load-generator CPU taken from the machine under test.
+ */
+export interface PerClientRequests {
+  forClient(client: number, connections: number): RawRequest[];
+}
+
 /** Warms up, then measures one request shape; req/s counts 2xx responses only. */
 export async function load(
   name: string,
   url: string,
-  request: RequestSpec,
+  request: RequestSpec | PerClientRequests,
   serverPid: number | undefined,
   options: LoadOptions & { ownBackends?: OwnBackends; around?: { start(): Promise<void>; end(): Promise<void> } },
 ): Promise<HttpFigures> {
   let firstFailure: { status: number; body: string } | undefined;
-  const run = (duration: number) =>
-    autocannon({
+  const checked = <T extends RawRequest>(spec: T): T & RequestSpec => ({
+    ...spec,
+    onResponse: (status: number, body: string) => {
+      if ((status < 200 || status >= 300) && !firstFailure) firstFailure = { status, body: body.slice(0, 500) };
+    },
+  });
+  const perClient = 'forClient' in request ? request : undefined;
+  const run = (duration: number) => {
+    let client = 0;
+    return autocannon({
       url,
       connections: options.connections,
       duration,
       timeout: 10,
       ...(options.rate ? { overallRate: options.rate } : {}),
-      requests: [
-        {
-          ...request,
-          onResponse: (status, body) => {
-            if ((status < 200 || status >= 300) && !firstFailure) firstFailure = { status, body: body.slice(0, 500) };
-          },
-        },
-      ],
+      ...(perClient
+        ? {
+            requests: perClient.forClient(0, options.connections).map(checked),
+            setupClient: (connection) => connection.setRequests(perClient.forClient(client++, options.connections).map(checked)),
+          }
+        : { requests: [checked(request as RequestSpec)] }),
     });
+  };
   if (options.warmup > 0) {
     const warm = await run(options.warmup);
     if (warm.non2xx > 0 || warm.errors > 0) {

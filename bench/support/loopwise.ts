@@ -2,8 +2,9 @@
  * Seeding and request shapes for benchmarking the Loopwise API. Seeding goes through the HTTP
  * API with the admin key, as an operator and a chat widget would.
  */
-import type { RequestSpec } from 'autocannon';
+import type { RawRequest, RequestSpec } from 'autocannon';
 import { seededRandom } from '../../src/platform/index.ts';
+import type { PerClientRequests } from './harness.ts';
 
 export async function api<T>(baseUrl: string, key: string, method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
   const response = await fetch(baseUrl + url, {
@@ -118,20 +119,24 @@ export function createTicketRequest(botKey: string, phonePrefix = '+1555'): Requ
 }
 
 /**
- * POST /v1/tickets/{id}/messages over pre-serialised requests, one per (ticket, speaker):
- * customers write on every open ticket (through the bot key, as a chat widget would), CSRs answer
- * on the tickets they hold. Shuffled so consecutive requests hit different ticket rows.
+ * POST /v1/tickets/{id}/messages, one request per (ticket, speaker): customers write on every open
+ * ticket (through the bot key, as a chat widget would), CSRs answer on the tickets they hold.
+ * Shuffled, then dealt round-robin to the connections: each connection cycles through its own
+ * share, so the requests in flight at once hit different ticket rows, every pair is posted to
+ * at the same rate, and autocannon serialises each request once.
  */
-export function postMessageRequest(seeded: Seeded): { spec: RequestSpec; distinct: number } {
+export function postMessageRequest(seeded: Seeded): { spec: PerClientRequests; distinct: number } {
   // Seeded: every run posts the same mix in the same order.
   const random = seededRandom(42);
-  const requests = [
+  const requests: RawRequest[] = [
     ...seeded.ticketIds.map((ticketId, index) => ({
+      method: 'POST',
       path: `/v1/tickets/${ticketId}/messages`,
       headers: { 'content-type': 'application/json', authorization: `Bearer ${seeded.botKey}` },
       body: JSON.stringify({ kind: 'text', senderRole: 'customer', text: CUSTOMER_TEXTS[index % CUSTOMER_TEXTS.length] }),
     })),
     ...seeded.held.map(({ ticketId, csrKey }, index) => ({
+      method: 'POST',
       path: `/v1/tickets/${ticketId}/messages`,
       headers: { 'content-type': 'application/json', authorization: `Bearer ${csrKey}` },
       body: JSON.stringify({ kind: 'text', text: CSR_TEXTS[index % CSR_TEXTS.length] }),
@@ -141,14 +146,13 @@ export function postMessageRequest(seeded: Seeded): { spec: RequestSpec; distinc
     const j = Math.floor(random() * (i + 1));
     [requests[i], requests[j]] = [requests[j]!, requests[i]!];
   }
-  let next = 0;
   return {
     distinct: requests.length,
     spec: {
-      method: 'POST',
-      setupRequest: (request) => {
-        const message = requests[next++ % requests.length]!;
-        return { ...request, path: message.path, headers: message.headers, body: message.body };
+      forClient: (client, connections) => {
+        const share = requests.filter((_, index) => index % connections === client % connections);
+        // More connections than pairs: the extra ones repeat a pair.
+        return share.length > 0 ? share : [requests[client % requests.length]!];
       },
     },
   };
