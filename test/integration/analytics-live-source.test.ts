@@ -336,8 +336,9 @@ describe('live source: a large backlog in a process that serves requests', () =>
     const [leak] = await inDuck((db) => db.all<{ n: number }>(`SELECT count(*)::INTEGER AS n FROM messages WHERE listing_id = $1 AND text LIKE '%@example.com%'`, [listingId]));
     expect(leak!.n).toBe(0);
     // The job yields after every few milliseconds of work; what remains are single native calls (a
-    // DuckDB flush, a page of events) and the machine's own scheduling: 14–26 ms measured here.
-    // Before, a 5,000-event read alone held the loop for 35–155 ms (PGlite: all of a batch's reads).
-    expect(longestGapMs).toBeLessThan(50);
+    // DuckDB flush, a page of events) and the machine's own scheduling: 14–26 ms measured on an
+    // idle machine. Before, a 5,000-event read alone held the loop for 35–155 ms (PGlite: all of a
+    // batch's reads, 104–163 ms). The bound leaves room for a CI machine running other test files.
+    expect(longestGapMs).toBeLessThan(75);
   });
 });
