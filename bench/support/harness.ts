@@ -50,7 +50,6 @@ export const SERVICE_NODE_FLAGS = ['--max-semi-space-size=64'];
  * default names: CPU.<date>.<time>.<pid>.<thread>…; the pid is logged): where a server's time goes
  * under the load. Open it in Chrome DevTools.
  */
-
 export function startChild(name: string, script: string, env: Record<string, string>, options: { cpuProfileDir?: string | undefined; nodeFlags?: readonly string[] } = {}): Child {
   const profileDir = options.cpuProfileDir;
   const profiling = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
@@ -117,7 +116,7 @@ const CLOCK_TICKS = 100;
 // The readings below run every 250 ms on the machine under test, so they are kept cheap:
 // synchronous reads (no FileHandle per file) and each process's name read once, not every time.
 
-async function processTicks(pid: number): Promise<number | undefined> {
+function processTicks(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
@@ -129,7 +128,7 @@ async function processTicks(pid: number): Promise<number | undefined> {
 }
 
 /** Busy and total jiffies of all CPUs. */
-async function machineTicks(): Promise<{ busy: number; total: number } | undefined> {
+function machineTicks(): { busy: number; total: number } | undefined {
   try {
     const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
     const values = line.trim().split(/\s+/).slice(1).map(Number);
@@ -144,7 +143,7 @@ async function machineTicks(): Promise<{ busy: number; total: number } | undefin
 /** Whether each pid seen is a PostgreSQL process (a pid is reused only after the counter wraps). */
 const isPostgresPid = new Map<number, boolean>();
 
-async function postgresPids(): Promise<number[]> {
+function postgresPids(): number[] {
   const pids: number[] = [];
   let entries: string[];
   try {
@@ -204,8 +203,8 @@ export async function measureCpu<T>(serverPid: number | undefined, work: () => P
       );
       for (const { pid } of rows) own.add(pid);
     }
-    for (const pid of await postgresPids()) {
-      const ticks = await processTicks(pid);
+    for (const pid of postgresPids()) {
+      const ticks = processTicks(pid);
       if (ticks === undefined) continue;
       const entry = seen.get(pid);
       if (entry) entry.last = ticks;
@@ -222,8 +221,8 @@ export async function measureCpu<T>(serverPid: number | undefined, work: () => P
     }
   })();
   const started = process.hrtime.bigint();
-  const server0 = serverPid ? ((await processTicks(serverPid)) ?? 0) : 0;
-  const machine0 = await machineTicks();
+  const server0 = serverPid ? (processTicks(serverPid) ?? 0) : 0;
+  const machine0 = machineTicks();
   const self0 = process.cpuUsage();
   let value: T;
   try {
@@ -232,8 +231,8 @@ export async function measureCpu<T>(serverPid: number | undefined, work: () => P
     sampling = false;
   }
   const self = process.cpuUsage(self0);
-  const server1 = serverPid ? ((await processTicks(serverPid)) ?? 0) : 0;
-  const machine1 = await machineTicks();
+  const server1 = serverPid ? (processTicks(serverPid) ?? 0) : 0;
+  const machine1 = machineTicks();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await sampler;
   await client?.end();

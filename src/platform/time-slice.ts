@@ -13,7 +13,7 @@ export interface TimeSlice {
 }
 
 /** The default budget: a request waits at most about this long behind background work. */
-export const DEFAULT_SLICE_MS = 4;
+const DEFAULT_SLICE_MS = 4;
 
 export function createTimeSlice(budgetMs = DEFAULT_SLICE_MS): TimeSlice {
   let started = performance.now();
