@@ -207,13 +207,15 @@ async function main() {
       });
     await analyze();
 
+    const ticketLoop = eventLoopBusy(baseUrl, adminKey);
     log('measuring POST /v1/tickets…');
-    const ticketFigures = await load('POST /v1/tickets', baseUrl, createTicketRequest(seeded.botKey), server.process.pid, apiLoad);
+    const ticketFigures = await load('POST /v1/tickets', baseUrl, createTicketRequest(seeded.botKey), server.process.pid, { ...apiLoad, around: ticketLoop });
     await analyze();
 
     const messages = postMessageRequest(seeded);
     log(`measuring POST /v1/tickets/{id}/messages over ${seeded.ticketIds.length} tickets (${seeded.held.length} held by CSRs)…`);
-    const messageFigures = await load('POST /v1/tickets/{id}/messages', baseUrl, messages.spec, server.process.pid, apiLoad);
+    const messageLoop = eventLoopBusy(baseUrl, adminKey);
+    const messageFigures = await load('POST /v1/tickets/{id}/messages', baseUrl, messages.spec, server.process.pid, { ...apiLoad, around: messageLoop });
 
     const counts = await withClient(options.databaseUrl, async (client) => {
       // Messages written by one statement share its now(): distinct timestamps count the commits.
@@ -276,6 +278,7 @@ async function main() {
         `message posting p99                    ${fmt(checks.messagesP99Ms.value, 2)} ms  (target ${checks.messagesP99Ms.target})  ${mark(checks.messagesP99Ms.pass)}`,
         `ticket creation ÷ bare route           ${percentOfBare(ticketFigures.requestsPerSecond)}`,
         `message posting ÷ bare route           ${percentOfBare(messageFigures.requestsPerSecond)}`,
+        `api event loop busy (of the measured time): ticket creation ${percent(ticketLoop.busy())}, message posting ${percent(messageLoop.busy())}`,
         `rows written: ${counts?.messages ?? '?'} messages over ${messages.distinct} (ticket, speaker) pairs in ${counts?.commits ?? '?'} commits (${counts ? (counts.messages / counts.commits).toFixed(1) : '?'} per commit), ${counts?.tickets ?? '?'} tickets`,
         '',
         `reproduce: ${reproduce}`,
@@ -292,6 +295,7 @@ async function main() {
       bare: bareFigures,
       createTicket: ticketFigures,
       postMessage: messageFigures,
+      apiEventLoopBusy: { createTicket: ticketLoop.busy(), postMessage: messageLoop.busy() },
       pgbench: { ...pgFigures, command: pgFigures.command.replace(tmpDir, '<tmp>') },
       ratios: {
         postMessageVsPgbench: checks.messagesVsPgbench.value,
@@ -326,3 +330,33 @@ main().catch((error: unknown) => {
   process.stderr.write(`\nbenchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });
+
+/**
+ * The share of a measurement the api's event loop was busy (GET /v1/admin/runtime before and
+ * after). Near 1, the api's one thread is what limits the rate; well below, requests wait on
+ * something else (PostgreSQL's commits, the load generator, the other processes on the cores).
+ */
+function eventLoopBusy(baseUrl: string, adminKey: string) {
+  type Reading = { eventLoop: { activeMs: number; idleMs: number } };
+  const read = async (): Promise<Reading> => {
+    const response = await fetch(`${baseUrl}/v1/admin/runtime`, { headers: { authorization: `Bearer ${adminKey}` } });
+    if (!response.ok) throw new Error(`GET /v1/admin/runtime answered ${response.status}`);
+    return (await response.json()) as Reading;
+  };
+  let before: Reading | undefined;
+  let share: number | null = null;
+  return {
+    start: async () => void (before = await read()),
+    end: async () => {
+      const after = await read();
+      const active = after.eventLoop.activeMs - before!.eventLoop.activeMs;
+      const idle = after.eventLoop.idleMs - before!.eventLoop.idleMs;
+      share = active + idle > 0 ? Math.round((active / (active + idle)) * 1000) / 1000 : null;
+    },
+    busy: () => share,
+  };
+}
+
+function percent(share: number | null): string {
+  return share === null ? '?' : `${Math.round(share * 100)} %`;
+}

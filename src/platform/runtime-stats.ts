@@ -1,4 +1,4 @@
-import { constants, monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
+import { constants, monitorEventLoopDelay, performance, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
 
 /**
  * What the process's own runtime costs the requests it serves: garbage-collection pauses by kind
@@ -26,6 +26,13 @@ export interface RuntimeStatsView {
   gc: { scavenge: PauseStats; markCompact: PauseStats; incremental: PauseStats; weakCallbacks: PauseStats };
   /** Since the process started (sampled every 10 ms). */
   eventLoopDelayMs: { p50: number; p99: number; max: number };
+  /**
+   * Time the event loop spent running JavaScript and callbacks (active) or waiting for I/O (idle),
+   * since the process started. Between two readings, active ÷ (active + idle) is how busy the one
+   * thread that serves every request was: near 1, the api itself is what limits; well below, the
+   * requests are waiting on something else (the database, the network).
+   */
+  eventLoop: { activeMs: number; idleMs: number };
 }
 
 type GcKind = keyof RuntimeStatsView['gc'];
@@ -42,6 +49,11 @@ const emptyPauses = (): PauseStats => ({ count: 0, totalMs: 0, maxMs: 0, buckets
 export interface RuntimeStats {
   snapshot(): RuntimeStatsView;
   stop(): void;
+}
+
+function eventLoopTimes(): RuntimeStatsView['eventLoop'] {
+  const { active, idle } = performance.eventLoopUtilization();
+  return { activeMs: Math.round(active * 1000) / 1000, idleMs: Math.round(idle * 1000) / 1000 };
 }
 
 export function createRuntimeStats(): RuntimeStats {
@@ -78,6 +90,7 @@ export function createRuntimeStats(): RuntimeStats {
           p99: loop.count > 0 ? round(loop.percentile(99) / 1e6) : 0,
           max: loop.count > 0 ? round(loop.max / 1e6) : 0,
         },
+        eventLoop: eventLoopTimes(),
       };
     },
     stop() {

@@ -124,6 +124,9 @@ describe('runtime figures', () => {
     expect(second.body.heap.usedBytes).toBeGreaterThan(0);
     expect(second.body.uptimeSeconds).toBeGreaterThan(first.body.uptimeSeconds);
     expect(second.body.eventLoopDelayMs.max).toBeGreaterThanOrEqual(second.body.eventLoopDelayMs.p50);
+    // The loop ran the requests in between (active grew) and waited for them (idle grew).
+    expect(second.body.eventLoop.activeMs).toBeGreaterThan(first.body.eventLoop.activeMs);
+    expect(second.body.eventLoop.idleMs).toBeGreaterThanOrEqual(first.body.eventLoop.idleMs);
     expect((await ctx.request(listing.managerKey, 'GET', '/v1/admin/runtime')).status).toBe(403);
     expect((await ctx.app.inject({ url: '/v1/admin/runtime' })).statusCode).toBe(401);
   });

@@ -23,6 +23,9 @@ const runtimeView = z
     heap: z.object({ usedBytes: z.number(), totalBytes: z.number(), externalBytes: z.number() }),
     gc: z.object({ scavenge: pauses, markCompact: pauses, incremental: pauses, weakCallbacks: pauses }).describe('Garbage-collection pauses since the process started'),
     eventLoopDelayMs: z.object({ p50: z.number(), p99: z.number(), max: z.number() }).describe('Event-loop delay since the process started (10 ms sampling)'),
+    eventLoop: z
+      .object({ activeMs: z.number(), idleMs: z.number() })
+      .describe('Time the event loop was running callbacks (active) or waiting for I/O (idle) since the process started; between two readings, active ÷ (active + idle) is how busy the thread serving requests was'),
   })
   .describe('Cumulative since start: take two readings and subtract');
 
