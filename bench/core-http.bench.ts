@@ -18,7 +18,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { freePort, intOption, load, pgbench, ROOT, SERVICE_NODE_FLAGS, startChild, stopChild, waitForHttp, type Child, type CpuShare, type HttpFigures , writeResults } from './support/harness.ts';
-import { createTicketRequest, CUSTOMER_TEXTS, postMessageRequest, seed } from './support/loopwise.ts';
+import type { RuntimeStatsView } from '../src/platform/index.ts';
+import { api, createTicketRequest, CUSTOMER_TEXTS, postMessageRequest, seed } from './support/loopwise.ts';
 
 const RESULTS_FILE = path.join(ROOT, 'bench', 'results', 'core-http.json');
 const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
@@ -337,13 +338,8 @@ main().catch((error: unknown) => {
  * something else (PostgreSQL's commits, the load generator, the other processes on the cores).
  */
 function eventLoopBusy(baseUrl: string, adminKey: string) {
-  type Reading = { eventLoop: { activeMs: number; idleMs: number } };
-  const read = async (): Promise<Reading> => {
-    const response = await fetch(`${baseUrl}/v1/admin/runtime`, { headers: { authorization: `Bearer ${adminKey}` } });
-    if (!response.ok) throw new Error(`GET /v1/admin/runtime answered ${response.status}`);
-    return (await response.json()) as Reading;
-  };
-  let before: Reading | undefined;
+  const read = () => api<RuntimeStatsView>(baseUrl, adminKey, 'GET', '/v1/admin/runtime');
+  let before: RuntimeStatsView | undefined;
   let share: number | null = null;
   return {
     start: async () => void (before = await read()),

@@ -5,8 +5,9 @@ import { constants, monitorEventLoopDelay, performance, PerformanceObserver, typ
  * and the event loop's delay. On a latency-bound path (the suggest API answers in well under a
  * millisecond of CPU) a single scavenge or mark-compact stalls every request in flight, so an
  * operator asking "why is the p99 high?" needs these next to the request figures. Counters are
- * cumulative since the api was built (moments after the process started): a reader (a dashboard, a benchmark) takes two readings
- * and subtracts; pause durations go into fixed buckets so that subtracting keeps their shape.
+ * cumulative since the api was built (moments after the process started): a reader (a dashboard,
+ * a benchmark) takes two readings and subtracts; pause durations go into fixed buckets so that
+ * subtracting keeps their shape.
  */
 
 /** Upper bounds (ms) of the pause buckets; a last bucket takes the rest. */
