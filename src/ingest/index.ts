@@ -10,6 +10,6 @@ export { threadToInteraction, snowflakeTime } from './adapters/ibm-twitter.adapt
 export { abcdToInteraction } from './adapters/abcd.adapter.ts';
 export { readLines, readJsonArray, readCsvRecords, FormatProblem } from './readers.ts';
 export { csvMessageColumns, csvInteractionColumns, formatCsvRow, interactionToCsvRows, splitCsvFields, normalizeTimestamp, type CsvField } from './csv.ts';
-export { createOutboxIngest, foldEvent, messageOfPayload, type OutboxIngest, type OutboxIngestDeps, type OutboxIngestResult } from './outbox-ingest.service.ts';
+export { createOutboxIngest, foldEvents, messageOfPayload, type OutboxIngest, type OutboxIngestDeps, type OutboxIngestResult } from './outbox-ingest.service.ts';
 export { getOutboxPosition } from './outbox-ingest.store.ts';
 export { createServerIngestService, type ServerIngestService } from './server-ingest.service.ts';

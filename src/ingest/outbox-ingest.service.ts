@@ -6,8 +6,8 @@ import { AppError, createTimeSlice, systemClock, type Clock, type Database } fro
 import { appendInteractions, deleteInteractions, type StoredInteraction } from './ingest.store.ts';
 import type { InteractionEvent, InteractionMessage, InteractionRecord } from './interaction.schemas.ts';
 import { getOutboxPosition, loadInteractions, saveOutboxPosition } from './outbox-ingest.store.ts';
-import { redactInteraction } from './redact-record.ts';
-import { emptyRedactionCounts, type RedactionCounts } from './redaction.ts';
+import { redactEvent, redactMessage } from './redact-record.ts';
+import { emptyRedactionCounts, pseudonymize } from './redaction.ts';
 
 /**
  * The live source: the core's outbox (Postgres `events`) folded into the same DuckDB tables as
@@ -94,24 +94,17 @@ export function createOutboxIngest({ db, analytics, clock = systemClock, gapGrac
       let written = 0;
       for (const [listingId, tickets] of byListing) {
         const redact = !rawTextListings.includes(listingId);
-        const { records: stored, messageCounts } = await loadInteractions(adb, listingId, [...tickets.keys()]);
+        const { records: stored, messageCounts, hashes } = await loadInteractions(adb, listingId, [...tickets.keys()]);
         const items: StoredInteraction[] = [];
-        // Folding redacts every new message (synchronous regex work) and appending is synchronous
-        // native work: in the embedded layout this runs in the api process, so requests get the
+        // Folding redacts every new message (synchronous regex work) and building the rows is
+        // synchronous too: in the embedded layout this runs in the api process, so requests get the
         // event loop back every few milliseconds (a step count let a batch block it for 50–110 ms).
         const slice = createTimeSlice();
         for (const [ticketId, ticketEvents] of tickets) {
           if (slice.due()) await slice.pause();
-          let record = stored.get(ticketId) ?? { id: ticketId, messages: [], events: [] };
           const storedMessages = messageCounts.get(ticketId) ?? 0;
-          for (const event of ticketEvents) record = foldEvent(record, event, redact ? listingId : undefined, storedMessages);
-          // Over the conversation's fields, events and new messages: the stored messages are not
-          // re-read, and the outbox position (not this hash) is what makes the fold exactly once.
-          const hash = createHash('sha256')
-            .update(redact ? 'redacted\n' : 'raw\n')
-            .update(`${storedMessages}\n`)
-            .update(JSON.stringify(record))
-            .digest('hex');
+          const record = foldEvents(stored.get(ticketId) ?? { id: ticketId, messages: [], events: [] }, ticketEvents, redact ? listingId : undefined, storedMessages);
+          const hash = chainHash(hashes.get(ticketId), redact, ticketEvents);
           items.push({ record, hash, source: 'outbox', format: 'outbox', index: ticketEvents.at(-1)!.id, line: undefined });
         }
         // The interaction row, its conversation labels and events are replaced; its messages are
@@ -186,18 +179,19 @@ const isoOf = (value: unknown, fallback: Date): string => {
 };
 const stringOr = (value: unknown): string | undefined => (typeof value === 'string' && value.length > 0 ? value : undefined);
 
-/** Redacts the new pieces exactly as file ingest redacts a record (stored pieces already are). */
-function redacted(partial: Omit<InteractionRecord, 'messages'> & { messages?: InteractionMessage[] }, listingId: string | undefined): InteractionRecord {
-  const record: InteractionRecord = { messages: [], ...partial };
-  if (listingId === undefined) return record;
-  const counts: RedactionCounts = emptyRedactionCounts();
-  return redactInteraction(record, listingId, counts);
+/**
+ * A live conversation's content hash: a chain over the outbox events folded into it (the stored
+ * record's hash, then this batch's event ids), so it names exactly the content the fold produced
+ * without serialising the record again; the outbox position is what makes the fold exactly once.
+ */
+function chainHash(previous: string | undefined, redacted: boolean, events: readonly StoredEvent[]): string {
+  const hash = createHash('sha256').update(`${previous ?? ''}\n${redacted ? 'redacted' : 'raw'}\n`);
+  for (const event of events) hash.update(`${event.id},`);
+  return hash.digest('hex');
 }
 
 /** The message of a message.created payload, in the interaction vocabulary. */
 export function messageOfPayload(payload: Record<string, unknown>, fallbackTs: Date): InteractionMessage {
-  const content = (payload.content && typeof payload.content === 'object' ? payload.content : {}) as Record<string, unknown>;
-  const { transcript, audioUrl, durationSeconds, contentType, filename, sizeBytes, ...rest } = content;
   const message: InteractionMessage = {
     role: payload.senderRole as InteractionMessage['role'],
     kind: (payload.kind as InteractionMessage['kind'] | undefined) ?? 'text',
@@ -210,94 +204,112 @@ export function messageOfPayload(payload: Record<string, unknown>, fallbackTs: D
   if (id) message.id = id;
   const csrId = stringOr(payload.csrId);
   if (csrId) message.csrId = csrId;
-  if (typeof transcript === 'string') message.transcript = transcript;
-  const attachment = {
-    ...(typeof filename === 'string' ? { name: filename } : {}),
-    ...(typeof contentType === 'string' ? { mimeType: contentType } : {}),
-    ...(typeof sizeBytes === 'number' ? { sizeBytes } : {}),
-    ...(typeof audioUrl === 'string' ? { url: audioUrl } : {}),
-    ...(typeof durationSeconds === 'number' ? { durationSeconds } : {}),
-  };
-  if (Object.keys(attachment).length > 0) message.attachment = attachment;
-  // Offers, forms, payment details: kept as meta (redacted like any meta).
-  const meta: Record<string, unknown> = { ...rest };
+  const content = payload.content && typeof payload.content === 'object' ? (payload.content as Record<string, unknown>) : undefined;
+  // A text message's content is empty: nothing more to take apart.
+  const meta: Record<string, unknown> = {};
+  if (content !== undefined && !isEmpty(content)) {
+    const { transcript, audioUrl, durationSeconds, contentType, filename, sizeBytes, ...rest } = content;
+    if (typeof transcript === 'string') message.transcript = transcript;
+    const attachment = {
+      ...(typeof filename === 'string' ? { name: filename } : {}),
+      ...(typeof contentType === 'string' ? { mimeType: contentType } : {}),
+      ...(typeof sizeBytes === 'number' ? { sizeBytes } : {}),
+      ...(typeof audioUrl === 'string' ? { url: audioUrl } : {}),
+      ...(typeof durationSeconds === 'number' ? { durationSeconds } : {}),
+    };
+    if (!isEmpty(attachment)) message.attachment = attachment;
+    // Offers, forms, payment details: kept as meta (redacted like any meta).
+    Object.assign(meta, rest);
+  }
   if (stringOr(payload.attachmentId)) meta.attachmentId = payload.attachmentId;
-  if (Object.keys(meta).length > 0) message.meta = meta as NonNullable<InteractionMessage['meta']>;
+  if (!isEmpty(meta)) message.meta = meta as NonNullable<InteractionMessage['meta']>;
   return message;
 }
 
+function isEmpty(value: object): boolean {
+  for (const _ in value) return false;
+  return true;
+}
+
 /**
- * Applies one outbox event to a stored interaction record; returns the new record. `redactFor` is
- * the listing id when the listing's text is redacted.
+ * Applies one conversation's outbox events, in order, to its record and returns the new record
+ * (the input is not changed). `storedMessages` counts the messages already in the analytics
+ * tables that `record.messages` continues after (the record holds only new ones). `redactFor` is
+ * the listing id when the listing's text is redacted: each new piece is redacted as file ingest
+ * redacts a record (stored pieces already are).
+ *
+ * One copy per conversation and batch, then changed in place: folding event by event into fresh
+ * copies made each message cost a copy of every message before it in the batch.
  */
-/**
- * Applies one outbox event to a conversation. `storedMessages` counts the messages already in
- * the analytics tables that `record.messages` continues after (the record holds only new ones).
- */
-export function foldEvent(record: InteractionRecord, event: StoredEvent, redactFor: string | undefined, storedMessages = 0): InteractionRecord {
-  const at = event.createdAt.toISOString();
-  const payload = event.payload;
-  const events: InteractionEvent[] = [...(record.events ?? [])];
-  const total = storedMessages + record.messages.length;
-  const seq = total > 0 ? total : undefined;
-  switch (event.name) {
-    case EventNames.ticketCreated: {
-      const source = payload.source as { channel?: string; app?: string } | undefined;
-      const customerId = stringOr(payload.customerId);
-      const fresh = redacted({ id: record.id, ...(customerId ? { customerId } : {}) }, redactFor);
-      return {
-        ...record,
-        ...(fresh.customerId !== undefined ? { customerId: fresh.customerId } : {}),
-        ...(source?.channel ? { source: { channel: source.channel as NonNullable<InteractionRecord['source']>['channel'], ...(source.app ? { app: source.app } : {}) } } : {}),
-        createdAt: at,
-        status: record.status ?? 'waiting',
-      };
+export function foldEvents(stored: InteractionRecord, events: readonly StoredEvent[], redactFor: string | undefined, storedMessages = 0): InteractionRecord {
+  const record: InteractionRecord = { ...stored, messages: [...stored.messages], ...(stored.events ? { events: [...stored.events] } : {}) };
+  const counts = emptyRedactionCounts();
+  const id = (value: string) => (redactFor === undefined ? value : pseudonymize(value, redactFor));
+  const lifecycle = (event: InteractionEvent) => (record.events ??= []).push(redactFor === undefined ? event : redactEvent(event, redactFor, counts));
+  /** Index in record.messages of each new message that has an id (a repeated event replaces it). */
+  const positions = new Map<string, number>();
+  for (const [position, message] of record.messages.entries()) if (message.id !== undefined) positions.set(message.id, position);
+
+  for (const event of events) {
+    const at = event.createdAt.toISOString();
+    const payload = event.payload;
+    const total = storedMessages + record.messages.length;
+    const seq = total > 0 ? { seq: total } : {};
+    switch (event.name) {
+      case EventNames.ticketCreated: {
+        const source = payload.source as { channel?: string; app?: string } | undefined;
+        const customerId = stringOr(payload.customerId);
+        if (customerId) record.customerId = id(customerId);
+        if (source?.channel) record.source = { channel: source.channel as NonNullable<InteractionRecord['source']>['channel'], ...(source.app ? { app: source.app } : {}) };
+        record.createdAt = at;
+        record.status ??= 'waiting';
+        break;
+      }
+      case EventNames.ticketAssigned: {
+        const csrId = stringOr(payload.csrId);
+        const assignee = csrId === undefined ? undefined : id(csrId);
+        if (assignee !== undefined && !(record.csrIds ?? []).includes(assignee)) record.csrIds = [...(record.csrIds ?? []), assignee];
+        record.firstAssignedAt ??= at;
+        if (record.status !== 'resolved' && record.status !== 'abandoned') record.status = 'assigned';
+        lifecycle({ type: 'assigned', ts: at, ...seq, ...(csrId ? { csrId } : {}), data: { via: String(payload.via ?? 'assign') } });
+        break;
+      }
+      case EventNames.ticketReleased: {
+        const csrId = stringOr(payload.csrId);
+        record.status = record.status === 'assigned' ? 'waiting' : (record.status ?? 'waiting');
+        lifecycle({ type: 'released', ts: at, ...seq, ...(csrId ? { csrId } : {}) });
+        break;
+      }
+      case EventNames.messageCreated: {
+        const parsed = messageOfPayload(payload, event.createdAt);
+        const message = redactFor === undefined ? parsed : redactMessage(parsed, redactFor, counts);
+        const existing = message.id === undefined ? undefined : positions.get(message.id);
+        if (existing !== undefined) record.messages[existing] = message;
+        else {
+          if (message.id !== undefined) positions.set(message.id, record.messages.length);
+          record.messages.push(message);
+        }
+        if (record.firstCsrReplyAt === undefined && message.role === 'csr') record.firstCsrReplyAt = message.ts;
+        break;
+      }
+      case EventNames.ticketEnded: {
+        const outcome = payload.outcome === 'resolved' ? 'resolved' : 'abandoned';
+        record.endedAt = at;
+        record.status = outcome;
+        record.outcome = { ...record.outcome, resolved: outcome === 'resolved', abandoned: outcome === 'abandoned' };
+        break;
+      }
+      case EventNames.ticketRated: {
+        const rating = Number(payload.rating);
+        if (!Number.isInteger(rating) || rating < 1 || rating > 5) break;
+        const csrId = stringOr(payload.csrId);
+        record.outcome = { ...record.outcome, satisfaction: rating };
+        lifecycle({ type: 'rated', ts: at, ...seq, ...(csrId ? { csrId } : {}), data: { rating } });
+        break;
+      }
+      default:
+        break;
     }
-    case EventNames.ticketAssigned: {
-      const csrId = stringOr(payload.csrId);
-      const fresh = redacted({ id: record.id, events: [{ type: 'assigned', ts: at, ...(seq ? { seq } : {}), ...(csrId ? { csrId } : {}), data: { via: String(payload.via ?? 'assign') } }] }, redactFor);
-      const assigned = fresh.events![0]!;
-      const csrIds = [...(record.csrIds ?? [])];
-      if (assigned.csrId !== undefined && !csrIds.includes(assigned.csrId)) csrIds.push(assigned.csrId);
-      return {
-        ...record,
-        ...(csrIds.length > 0 ? { csrIds } : {}),
-        firstAssignedAt: record.firstAssignedAt ?? at,
-        status: record.status === 'resolved' || record.status === 'abandoned' ? record.status : 'assigned',
-        events: [...events, assigned],
-      };
-    }
-    case EventNames.ticketReleased: {
-      const csrId = stringOr(payload.csrId);
-      const fresh = redacted({ id: record.id, events: [{ type: 'released', ts: at, ...(seq ? { seq } : {}), ...(csrId ? { csrId } : {}) }] }, redactFor);
-      return { ...record, status: record.status === 'assigned' ? 'waiting' : record.status ?? 'waiting', events: [...events, fresh.events![0]!] };
-    }
-    case EventNames.messageCreated: {
-      const fresh = redacted({ id: record.id, messages: [messageOfPayload(payload, event.createdAt)] }, redactFor).messages[0]!;
-      const messages = [...record.messages];
-      const existing = fresh.id === undefined ? -1 : messages.findIndex((message) => message.id === fresh.id);
-      if (existing >= 0) messages[existing] = fresh;
-      else messages.push(fresh);
-      const firstCsrReplyAt = record.firstCsrReplyAt ?? (fresh.role === 'csr' ? fresh.ts : undefined);
-      return { ...record, messages, ...(firstCsrReplyAt ? { firstCsrReplyAt } : {}) };
-    }
-    case EventNames.ticketEnded: {
-      const outcome = payload.outcome === 'resolved' ? 'resolved' : 'abandoned';
-      return {
-        ...record,
-        endedAt: at,
-        status: outcome,
-        outcome: { ...record.outcome, resolved: outcome === 'resolved', abandoned: outcome === 'abandoned' },
-      };
-    }
-    case EventNames.ticketRated: {
-      const rating = Number(payload.rating);
-      if (!Number.isInteger(rating) || rating < 1 || rating > 5) return record;
-      const csrId = stringOr(payload.csrId);
-      const fresh = redacted({ id: record.id, events: [{ type: 'rated', ts: at, ...(seq ? { seq } : {}), ...(csrId ? { csrId } : {}), data: { rating } }] }, redactFor);
-      return { ...record, outcome: { ...record.outcome, satisfaction: rating }, events: [...events, fresh.events![0]!] };
-    }
-    default:
-      return record;
   }
+  return record;
 }

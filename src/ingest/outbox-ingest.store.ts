@@ -34,6 +34,7 @@ const json = <T>(value: string | null): T | undefined => (value === null ? undef
 
 interface InteractionRow {
   id: string;
+  content_hash: string;
   customer_id: string | null;
   csr_ids: string[] | null;
   source_channel: string | null;
@@ -71,14 +72,15 @@ export async function loadInteractions(
   db: AnalyticsDb,
   listingId: string,
   ids: string[],
-): Promise<{ records: Map<string, InteractionRecord>; messageCounts: Map<string, number> }> {
+): Promise<{ records: Map<string, InteractionRecord>; messageCounts: Map<string, number>; hashes: Map<string, string> }> {
   const records = new Map<string, InteractionRecord>();
   const messageCounts = new Map<string, number>();
-  if (ids.length === 0) return { records, messageCounts };
+  const hashes = new Map<string, string>();
+  if (ids.length === 0) return { records, messageCounts, hashes };
   const params = { listing: listingId, ids: listValue(ids) };
   const types = { ids: LIST(VARCHAR) };
   const rows = await db.all<InteractionRow>(
-    `SELECT id, customer_id, csr_ids, source_channel, source_app, created_at, first_assigned_at, first_csr_reply_at, ended_at,
+    `SELECT id, content_hash, customer_id, csr_ids, source_channel, source_app, created_at, first_assigned_at, first_csr_reply_at, ended_at,
             status, resolved, abandoned, satisfaction::INTEGER AS satisfaction
        FROM interactions WHERE listing_id = $listing AND id IN (SELECT unnest($ids))`,
     params,
@@ -105,6 +107,7 @@ export async function loadInteractions(
       events: [],
     };
     records.set(row.id, record);
+    hashes.set(row.id, row.content_hash);
   }
   const counts = await db.all<{ interaction_id: string; n: number }>(
     `SELECT interaction_id, count(*)::INTEGER AS n
@@ -130,5 +133,5 @@ export async function loadInteractions(
     if (data !== undefined) event.data = data;
     records.get(row.interaction_id)?.events?.push(event);
   }
-  return { records, messageCounts };
+  return { records, messageCounts, hashes };
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { luhnValid } from '../messages/index.ts';
+import { createBoundedCache } from '../platform/index.ts';
 
 /**
  * PII redaction applied to every text field at ingest (on by default). Each finding is replaced
@@ -43,24 +44,33 @@ function countDigits(value: string): number {
 }
 
 function redactDigits(segment: string, counts: RedactionCounts): string {
-  let text = segment.replace(CARD, (match) => {
-    const digits = match.replace(/[ -]/g, '');
-    if (!luhnValid(digits)) return match;
-    counts.card++;
-    return '[card]';
-  });
-  text = text.replace(PHONE, (match) => {
-    const digits = countDigits(match);
-    const punctuated = /[ .()+-]/.test(match);
-    // A bare digit run is an account-like number (next rule) unless it starts with '+'.
-    if (!punctuated || digits < 7 || digits > 15 || DATE_LIKE.test(match)) return match;
-    counts.phone++;
-    return '[phone]';
-  });
+  // Most texts with digits hold a few (an order number, a time): a rule whose match needs more
+  // digits than the whole text has is skipped, not scanned for (cards 13+, phones 7+, runs 8+).
+  const digitsInText = countDigits(segment);
+  let text = segment;
+  if (digitsInText >= 13) {
+    text = text.replace(CARD, (match) => {
+      const digits = match.replace(/[ -]/g, '');
+      if (!luhnValid(digits)) return match;
+      counts.card++;
+      return '[card]';
+    });
+  }
+  if (digitsInText >= 7) {
+    text = text.replace(PHONE, (match) => {
+      const digits = countDigits(match);
+      const punctuated = /[ .()+-]/.test(match);
+      // A bare digit run is an account-like number (next rule) unless it starts with '+'.
+      if (!punctuated || digits < 7 || digits > 15 || DATE_LIKE.test(match)) return match;
+      counts.phone++;
+      return '[phone]';
+    });
+  }
   text = text.replace(IBAN, () => {
     counts.account++;
     return '[account]';
   });
+  if (digitsInText < 8) return text;
   return text.replace(LONG_DIGITS, (match) => {
     // A bare 10–11 digit number with a national trunk prefix (01223 575314 written together).
     if (TRUNK_PHONE.test(match)) {
@@ -99,11 +109,20 @@ export function redactText(text: string, counts: RedactionCounts = emptyRedactio
  * per-listing pseudonym instead. Plain numeric ids (CRM numbers) are ids, not PII, and stay.
  */
 export function pseudonymize(value: string, listingId: string): string {
+  const key = `${listingId}\u0000${value}`;
+  const known = pseudonyms.get(key);
+  if (known !== undefined) return known;
   const counts = emptyRedactionCounts();
   redactText(value, counts);
-  if (counts.email + counts.phone + counts.card === 0) return value;
-  return `pii:${createHash('sha256').update(`${listingId}\u0000${value.trim().toLowerCase()}`).digest('hex').slice(0, 24)}`;
+  const pseudonym =
+    counts.email + counts.phone + counts.card === 0
+      ? value
+      : `pii:${createHash('sha256').update(`${listingId}\u0000${value.trim().toLowerCase()}`).digest('hex').slice(0, 24)}`;
+  pseudonyms.set(key, pseudonym);
+  return pseudonym;
 }
+/** The live source pseudonymizes a CSR id per message and event: the same few ids over and over. */
+const pseudonyms = createBoundedCache<string, string>(20_000);
 
 /** Redacts every string inside a JSON value (message meta, event data). */
 export function redactJson(value: unknown, counts: RedactionCounts): unknown {
