@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AnalyticsDb } from '../analytics-store/index.ts';
 import { bigramBucket, readMessages, unigramBucket } from '../features/index.ts';
-import { AppError } from '../platform/index.ts';
+import { AppError, createTimeSlice } from '../platform/index.ts';
 import {
   CATEGORY_COLUMNS,
   ConversationState,
@@ -217,6 +217,10 @@ export async function extractExamples(db: AnalyticsDb, listingId: string, resolv
   const categories = new Array<string | null>(CATEGORY_COLUMNS.length).fill(null);
   const sparse = createSparseRow();
   const batchSize = options.batchSize ?? 500;
+  // Computing every prefix's features is synchronous (~2 ms per MultiWOZ dialogue): in the
+  // embedded layout training runs in the api process, whose requests must get the event loop
+  // back every few milliseconds (a batch of 500 dialogues held it for ~0.9 s).
+  const slice = createTimeSlice();
 
   for (let start = 0; start < conversations.length; start += batchSize) {
     const batch = conversations.slice(start, start + batchSize);
@@ -227,6 +231,7 @@ export async function extractExamples(db: AnalyticsDb, listingId: string, resolv
     );
     let cursor = 0;
     for (let b = 0; b < batch.length; b++) {
+      if (slice.due()) await slice.pause();
       const conversation = batch[b]!;
       const c = start + b;
       const first = cursor;
