@@ -7,5 +7,5 @@ export { seededRandom, shuffleInPlace } from './random.ts';
 export { createBoundedCache, type BoundedCache } from './bounded-cache.ts';
 export { createRuntimeStats, PAUSE_BUCKETS_MS, type RuntimeStats, type RuntimeStatsView, type PauseStats } from './runtime-stats.ts';
 export { systemClock, type Clock } from './clock.ts';
-export { createTimeSlice, type TimeSlice } from './time-slice.ts';
+export { createTimeSlice, runSliced, runToEnd, type Steps, type TimeSlice } from './time-slice.ts';
 export { apiSchemas } from './api-schemas.ts';

@@ -33,3 +33,25 @@ export function createTimeSlice(budgetMs = DEFAULT_SLICE_MS): TimeSlice {
       ),
   };
 }
+
+/**
+ * Work written once as a generator that yields between small steps, so it can run either to the
+ * end at once (`runToEnd`: builds and tools that own their process) or in time slices
+ * (`runSliced`: the same work in a process that serves requests).
+ */
+export type Steps<T> = Generator<void, T, void>;
+
+export function runToEnd<T>(steps: Steps<T>): T {
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
+}
+
+export async function runSliced<T>(steps: Steps<T>, slice: TimeSlice = createTimeSlice()): Promise<T> {
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+    if (slice.due()) await slice.pause();
+  }
+}

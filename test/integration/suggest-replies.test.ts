@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   assignFolds,
   contextOf,
+  buildReplyRanker,
   createReplyRanker,
   decodeReplyModel,
   rankOf,
@@ -13,6 +14,8 @@ import {
   trainReplyModelFromConversations,
   type ReplyConversation,
 } from '../../src/suggest/index.ts';
+import { createTimeSlice } from '../../src/platform/index.ts';
+import { countLoopTurns } from '../support/event-loop.ts';
 import { createAnalyticsFixture, IBM_DEV, MWOZ, ussSlice, type AnalyticsFixture } from '../support/analytics.ts';
 
 // Real dialogues (a slice of MultiWOZ from ../shared/data/uss) through the real store: ingest into
@@ -88,5 +91,15 @@ describe('learned suggestions on real dialogues', () => {
     expect(new Set(suggestions.map((suggestion) => suggestion.text)).size).toBe(5);
     expect(suggestions.some((suggestion) => /book|reserv|reference/i.test(suggestion.text))).toBe(true);
     await expect(trainReplyModel({ analytics: fx.db }, { listingId: 'nobody' })).rejects.toThrow(/0 CSR replies/);
+
+    // The api builds a promoted model in time slices (a 100k-reply index is ~3 s of work): other
+    // work runs in between, and the ranker is the same one.
+    const sliced = await countLoopTurns(() => buildReplyRanker(decodeReplyModel(bytes), { retainParts: false }, createTimeSlice(0)));
+    expect(sliced.turns).toBeGreaterThan(20);
+    expect((await countLoopTurns(() => createReplyRanker(decodeReplyModel(bytes), { retainParts: false }))).turns).toBe(0);
+    for (const text of ['Yes, please book a table for 2 people at 18:00 on Friday.', 'I need a train to Cambridge', 'Is there a cheap hotel in the north?']) {
+      const context = [{ role: 'customer' as const, text }];
+      expect(sliced.result.suggest(context, { top: 5 })).toEqual(ranker.suggest(context, { top: 5 }));
+    }
   });
 });

@@ -19,3 +19,20 @@ export async function withLoopProbe<T>(work: () => Promise<T>): Promise<{ result
     clearInterval(probe);
   }
 }
+
+/** Runs `work` and counts the event-loop turns other work got meanwhile (0: it never let go). */
+export async function countLoopTurns<T>(work: () => T | Promise<T>): Promise<{ result: T; turns: number }> {
+  let turns = 0;
+  let counting = true;
+  const count = () => {
+    if (!counting) return;
+    turns++;
+    setImmediate(count);
+  };
+  setImmediate(count);
+  try {
+    return { result: await work(), turns };
+  } finally {
+    counting = false;
+  }
+}

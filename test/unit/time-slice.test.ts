@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { createTimeSlice } from '../../src/platform/index.ts';
+import { createTimeSlice, runSliced, runToEnd } from '../../src/platform/index.ts';
+import { countLoopTurns } from '../support/event-loop.ts';
 
 const busyFor = (ms: number) => {
   const until = performance.now() + ms;
@@ -56,5 +57,21 @@ describe('time slice', () => {
     }
     client.destroy();
     await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('runs steps written once either to the end at once or in slices, with the same result', async () => {
+    function* squares(n: number) {
+      let sum = 0;
+      for (let i = 1; i <= n; i++) {
+        yield;
+        sum += i * i;
+      }
+      return sum;
+    }
+    expect(runToEnd(squares(10))).toBe(385);
+    const { result, turns } = await countLoopTurns(() => runSliced(squares(10), createTimeSlice(0)));
+    expect(result).toBe(385);
+    // A budget of 0 pauses at every step: other work ran between them.
+    expect(turns).toBeGreaterThanOrEqual(10);
   });
 });

@@ -5,7 +5,7 @@ import { AppError, type Database, type Logger } from '../../platform/index.ts';
 import type { FiredRuleRef, NewSuggestion, SuggestionLog } from '../log/index.ts';
 // The serving halves of the reply model only (no trainer, no tfjs).
 import { decodeReplyModel } from '../replies/artifact.ts';
-import { createReplyRanker, type ReplyRanker } from '../replies/ranker.ts';
+import { buildReplyRanker, type ReplyRanker } from '../replies/ranker.ts';
 import { templateReply } from '../replies/text.ts';
 import type { ConversationMessage, FiredRule, RulesService } from '../rules/index.ts';
 import { type RankRequest, type SuggestedAction, type SuggestedReply, type SuggestRequest, type SuggestView } from './suggest.schemas.ts';
@@ -82,7 +82,7 @@ export function createSuggestService({ db, rules, canned, log, registry, loadOut
     if (replyVersion === undefined) reply = undefined;
     else if (reply?.version !== replyVersion) {
       const artifact = await registry.get(listingId, 'reply', replyVersion);
-      reply = { version: replyVersion, value: createReplyRanker(decodeReplyModel(artifact.bytes), { retainParts: false }) };
+      reply = { version: replyVersion, value: await buildReplyRanker(decodeReplyModel(artifact.bytes), { retainParts: false }) };
     }
     let outcome = previous?.outcome;
     if (outcomeVersion === undefined || !loadOutcome) outcome = undefined;

@@ -1,3 +1,5 @@
+import { runToEnd, type Steps } from '../../platform/index.ts';
+
 /**
  * A hand-written BM25 inverted index (PERF-NOTES: libraries were 10–10,000× slower on 100k short
  * documents). Built once from term lists, then read-only:
@@ -81,6 +83,14 @@ export interface Bm25Index {
 }
 
 export function buildBm25(documents: ReadonlyArray<readonly string[]>, options: Bm25Options & { groups?: Int32Array } = {}): Bm25Index {
+  return runToEnd(buildBm25Steps(documents, options));
+}
+
+/** Documents between two yields of a build (~0.1 ms of work each). */
+const DOCS_PER_STEP = 256;
+
+/** buildBm25 as steps (time-slice.ts), for a process that serves requests while it builds. */
+export function* buildBm25Steps(documents: ReadonlyArray<readonly string[]>, options: Bm25Options & { groups?: Int32Array } = {}): Steps<Bm25Index> {
   const k1 = options.k1 ?? 1.2;
   const b = options.b ?? 0.75;
   const n = documents.length;
@@ -92,6 +102,7 @@ export function buildBm25(documents: ReadonlyArray<readonly string[]>, options: 
   let postingsCount = 0;
   const seen = new Map<number, number>();
   for (let doc = 0; doc < n; doc++) {
+    if (doc % DOCS_PER_STEP === 0) yield;
     const terms = documents[doc]!;
     lengths[doc] = terms.length;
     totalLength += terms.length;
@@ -120,6 +131,7 @@ export function buildBm25(documents: ReadonlyArray<readonly string[]>, options: 
   // Pass 2: postings in document order (so each term's list is sorted by document).
   const tf = new Map<number, number>();
   for (let doc = 0; doc < n; doc++) {
+    if (doc % DOCS_PER_STEP === 0) yield;
     tf.clear();
     for (const term of documents[doc]!) {
       const id = vocabulary.get(term)!;

@@ -26,6 +26,7 @@ export { trainDualEncoder, tfjsEncodings, defaultDualEncoderConfig, type DualEnc
 export { trainCombiner, defaultCombinerConfig, type CandidateList, type CombinerTrainConfig } from './combiner.train.ts';
 export {
   createReplyRanker,
+  buildReplyRanker,
   combinerScore,
   outcomeFromHistory,
   FEATURES as REPLY_FEATURES,

@@ -1,3 +1,5 @@
+import { runToEnd, type Steps } from '../../platform/index.ts';
+
 /**
  * Int8 rows with one scale per row, for the matrices the ranker reads at random on every request:
  * the context tower's embedding (one row per n-gram of each new message) and the canonical
@@ -38,9 +40,17 @@ export function quantizeRowInto(target: QuantizedRows, row: number, values: Floa
 }
 
 export function quantizeRows(matrix: Float32Array, dim: number): QuantizedRows {
+  return runToEnd(quantizeRowsSteps(matrix, dim));
+}
+
+/** quantizeRows as steps (time-slice.ts), a yield every 1,024 rows. */
+export function* quantizeRowsSteps(matrix: Float32Array, dim: number): Steps<QuantizedRows> {
   const rows = matrix.length / dim;
   const quantized = createQuantizedRows(rows, dim);
-  for (let row = 0; row < rows; row++) quantizeRowInto(quantized, row, matrix, row * dim);
+  for (let row = 0; row < rows; row++) {
+    if (row % 1024 === 0) yield;
+    quantizeRowInto(quantized, row, matrix, row * dim);
+  }
   return quantized;
 }
 

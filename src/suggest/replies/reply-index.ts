@@ -1,4 +1,5 @@
-import { buildBm25, type Bm25Index } from './bm25.ts';
+import { runToEnd, type Steps } from '../../platform/index.ts';
+import { buildBm25Steps, type Bm25Index } from './bm25.ts';
 import type { ReplyConversation, ReplyMessage, ReplyRole } from './replies.store.ts';
 import { normalizeDocId, normalizeUrl, replyKey, retrievalTerms, stemmedWords, templateReply, urlsIn } from './text.ts';
 
@@ -351,6 +352,14 @@ export interface ReplyIndex {
 }
 
 export function createReplyIndex(data: ReplyIndexData): ReplyIndex {
+  return runToEnd(createReplyIndexSteps(data));
+}
+
+/** Canonical replies or occurrences between two yields of a build. */
+const ITEMS_PER_STEP = 128;
+
+/** createReplyIndex as steps (time-slice.ts): the api builds a promoted model while it serves. */
+export function* createReplyIndexSteps(data: ReplyIndexData): Steps<ReplyIndex> {
   // No closure below may capture `data`: its occurrences (one object and context string per
   // reply given) are needed only to build the context index, and a serving process should not
   // keep them.
@@ -367,6 +376,7 @@ export function createReplyIndex(data: ReplyIndexData): ReplyIndex {
   const byKey = createScopedLookup();
   const byArticle = createScopedLookup();
   for (const cluster of data.clusters) {
+    if (cluster.id % ITEMS_PER_STEP === 0) yield;
     clusterGroups[cluster.id] = groupOf(cluster.brand);
     clusterTerms.push(retrievalTerms(cluster.text, { mentions: true }).sort());
     byKey.offer(cluster.brand, cluster.key, cluster);
@@ -375,19 +385,22 @@ export function createReplyIndex(data: ReplyIndexData): ReplyIndex {
   }
   const occurrenceCluster = Int32Array.from(data.occurrences, (occurrence) => occurrence.cluster);
   const occurrenceGroups = Int32Array.from(data.occurrences, (occurrence) => clusterGroups[occurrence.cluster]!);
-  const replies = buildBm25(clusterTerms, { groups: clusterGroups });
+  const replies = yield* buildBm25Steps(clusterTerms, { groups: clusterGroups });
   const termOffsets = new Int32Array(clusterTerms.length + 1);
   for (let id = 0; id < clusterTerms.length; id++) termOffsets[id + 1] = termOffsets[id]! + clusterTerms[id]!.length;
   const termIds = new Int32Array(termOffsets[clusterTerms.length]!);
-  clusterTerms.forEach((terms, id) => {
+  for (const [id, terms] of clusterTerms.entries()) {
+    if (id % ITEMS_PER_STEP === 0) yield;
     const ids = termIds.subarray(termOffsets[id]!, termOffsets[id + 1]!);
     terms.forEach((term, i) => (ids[i] = replies.termId(term)));
     ids.sort();
-  });
-  const contexts = buildBm25(
-    data.occurrences.map((occurrence) => (occurrence.context === '' ? [] : occurrence.context.split(' '))),
-    { groups: occurrenceGroups },
-  );
+  }
+  const contextTerms: string[][] = [];
+  for (const occurrence of data.occurrences) {
+    if (contextTerms.length % ITEMS_PER_STEP === 0) yield;
+    contextTerms.push(occurrence.context === '' ? [] : occurrence.context.split(' '));
+  }
+  const contexts = yield* buildBm25Steps(contextTerms, { groups: occurrenceGroups });
   const popularity = new Map<number, number[]>();
   const all = [...data.clusters].sort((a, b) => b.size - a.size || a.id - b.id).map((cluster) => cluster.id);
   for (const id of all) {
