@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import path from 'node:path';
 import type { AnalyticsDb } from '../analytics-store/index.ts';
-import { AppError, type Clock } from '../platform/index.ts';
+import { AppError, createTimeSlice, type Clock } from '../platform/index.ts';
 import { decodeRaw, parseJson, positionOf, type Candidate, type QuarantineReason } from './adapters/adapter.ts';
 import { isBlank } from './adapters/jsonl.adapter.ts';
 import { openByteSource, sourceIdentity, type SourceIdentity } from './byte-source.ts';
@@ -73,6 +73,11 @@ export interface IngestOptions {
   stdin?: NodeJS.ReadableStream;
   /** Aborting finishes the current batch, marks the run interrupted and returns. */
   signal?: AbortSignal;
+  /**
+   * The process also serves requests (a file handed to the server): pause every few milliseconds
+   * so they get the event loop (time-slice.ts). A CLI run owns its process and does not pause.
+   */
+  shareEventLoop?: boolean;
   onProgress?: (progress: IngestProgress) => void;
   /** After each committed batch (a throw here stops the run, as a crash would). */
   onBatchCommitted?: (batch: { source: string; nextIndex: number; final: boolean }) => void | Promise<void>;
@@ -235,6 +240,7 @@ export function createIngestService(deps: IngestDeps) {
   ): Promise<SourceSummary> {
     const started = Date.now();
     const listingId = options.listingId;
+    const slice = options.shareEventLoop ? createTimeSlice() : undefined;
     const saved = identity.fingerprint ? await getCheckpoint(db, listingId, identity.name) : undefined;
     const resume =
       saved && !saved.completed && saved.fingerprint === identity.fingerprint && saved.redact === options.redact && (!options.format || options.format === saved.format)
@@ -425,6 +431,7 @@ export function createIngestService(deps: IngestDeps) {
       let interrupted = false;
       try {
         for await (const candidate of candidates) {
+          if (slice?.due()) await slice.pause();
           if (candidate.at.index < skipBelow) continue;
           summary.records++;
           if (candidate.ok) accept(batch, candidate);
@@ -563,6 +570,7 @@ export function createIngestService(deps: IngestDeps) {
       const lines = readLines(source.chunks, { maxBytes: maxRecordBytes, startOffset: start.offset, startLine: start.line, failed: source.error });
       let index = start.index;
       for await (const raw of lines) {
+        if (slice?.due()) await slice.pause();
         if (!raw.oversize && !raw.truncated && isBlank(raw.bytes)) continue;
         const at = positionOf(raw, index++);
         if (at.index < skipBelow) continue;

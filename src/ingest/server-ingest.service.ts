@@ -27,6 +27,7 @@ export function createServerIngestService(deps: { analytics: AnalyticsOwner; raw
           ...(input.batchSize ? { batchSize: input.batchSize } : {}),
           ...(input.maxRecordBytes ? { maxRecordBytes: input.maxRecordBytes } : {}),
           ...(signal ? { signal } : {}),
+          shareEventLoop: true,
         }),
       );
     },
