@@ -1,7 +1,7 @@
 import { getListing } from '../../listings/index.ts';
-import type { Clock, Database } from '../../platform/index.ts';
+import { runSliced, type Clock, type Database } from '../../platform/index.ts';
 import { isBusinessOpen, loadCalendar, type BusinessCalendar } from '../../schedule/index.ts';
-import { compileRules, type CompiledRuleSet } from './compile.ts';
+import { compileRulesSteps, type CompiledRuleSet } from './compile.ts';
 import { loadPublishedVersions, ruleSetRevision } from './rules.store.ts';
 
 /** A listing's published rules, compiled, with what evaluating them needs from the listing. */
@@ -65,7 +65,7 @@ export function createPublishedRulesCache({ db, clock, refreshMs }: { db: Databa
     return {
       listingId,
       revision: current,
-      set: compileRules(versions),
+      set: await runSliced(compileRulesSteps(versions)),
       listingName: listing?.name ?? listingId,
       isOpen: openFrom(calendar),
     };
