@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestContext, type TestContext } from '../support/context.ts';
+import { withLoopProbe } from '../support/event-loop.ts';
 
 let ctx: TestContext;
 
@@ -64,6 +65,35 @@ describe('model registry', () => {
       [listingId],
     )).rows.map((row) => `${row.name}:${row.payload.version}${row.name === 'model.promoted' ? `:${row.payload.reason}` : ''}`);
     expect(names).toEqual(['model.version_saved:1', 'model.promoted:1:promote', 'model.version_saved:2', 'model.promoted:2:promote', 'model.promoted:1:rollback', 'model.promoted:2:rollback']);
+  });
+
+  it('stores a large artifact in pieces and reads it back exactly, without holding the event loop', async () => {
+    const { listingId } = await ctx.seedListing();
+    const registry = ctx.services.models;
+    // 32 MiB, the size of a reply model over a large history. In one statement its read was one
+    // synchronous parse of the whole value: ~170 ms on PostgreSQL, ~2.6 s on PGlite.
+    const bytes = new Uint8Array(32 * 2 ** 20 + 12_345);
+    for (let i = 0; i < bytes.length; i += 4096) bytes[i] = (i / 4096) & 255;
+    bytes[bytes.length - 1] = 7;
+    const saved = await registry.save(listingId, 'reply', metadata({ kind: 'reply-dual-encoder' }), bytes, { promote: true });
+    expect(saved.sizeBytes).toBe(bytes.length);
+    const pieces = await ctx.db.query<{ n: number; largest: number }>(
+      'SELECT count(*)::int AS n, max(length(bytes))::int AS largest FROM model_artifact_chunks WHERE listing_id = $1',
+      [listingId],
+    );
+    expect(pieces.rows[0]).toEqual({ n: 65, largest: 512 * 1024 });
+
+    const { result: read, longestGapMs } = await withLoopProbe(() => registry.promoted(listingId, 'reply'));
+    expect(read!.version.version).toBe(1);
+    expect(Buffer.compare(Buffer.from(read!.bytes), Buffer.from(bytes))).toBe(0);
+    expect(longestGapMs).toBeLessThan(120);
+
+    // A missing piece is an error, not a silently short model.
+    await ctx.db.query(`DELETE FROM model_artifact_chunks WHERE listing_id = $1 AND seq = 40`, [listingId]);
+    await expect(registry.get(listingId, 'reply', 1)).rejects.toThrow(/piece 40 missing/);
+    // An empty artifact has one empty piece.
+    const empty = await registry.save(listingId, 'resolved', metadata(), new Uint8Array(0));
+    expect((await registry.get(listingId, 'resolved', empty.version)).bytes.length).toBe(0);
   });
 
   it('refuses unknown versions, bad target names and other listings', async () => {

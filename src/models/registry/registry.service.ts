@@ -1,6 +1,6 @@
 import { appendEvent, EventNames, type Actor } from '../../events/index.ts';
 import { AppError, type Database, type Queryable } from '../../platform/index.ts';
-import { findVersion, insertPromotion, insertVersion, listVersions, lockPromotions, promotionHistory } from './registry.store.ts';
+import { findVersion, insertPromotion, insertVersion, listVersions, lockPromotions, promotionHistory, readArtifact } from './registry.store.ts';
 import type { ModelArtifact, ModelVersion, ModelVersionMetadata } from './registry.types.ts';
 
 /** Target names: lower-case words (`satisfaction`, `reply`, a custom label like `refund_requested`). */
@@ -73,7 +73,7 @@ export function createModelRegistry({ db }: { db: Database }) {
     async get(listingId: string, target: string, version: number): Promise<ModelArtifact> {
       checkTarget(target);
       const found = await requireVersion(listingId, target, version);
-      return { version: found.version, bytes: found.bytes };
+      return { version: found, bytes: await readArtifact(db, found) };
     },
 
     /** The promoted version's number, or undefined: a cheap check for a server holding a loaded model. */
@@ -87,7 +87,7 @@ export function createModelRegistry({ db }: { db: Database }) {
       const [latest] = await promotionHistory(db, listingId, target, 1);
       if (latest === undefined) return undefined;
       const found = await findVersion(db, listingId, target, latest);
-      return found && { version: found.version, bytes: found.bytes };
+      return found && { version: found, bytes: await readArtifact(db, found) };
     },
 
     async promote(listingId: string, target: string, version: number, actor: Actor = {}): Promise<ModelVersion> {
@@ -96,9 +96,9 @@ export function createModelRegistry({ db }: { db: Database }) {
         await lockPromotions(tx, listingId, target);
         const found = await findVersion(tx, listingId, target, version);
         if (!found) throw new AppError('not_found', `Model ${target} version ${version} not found`);
-        if (found.version.promoted) return found.version;
+        if (found.promoted) return found;
         await recordPromotion(tx, listingId, target, version, 'promote', actor);
-        return { ...found.version, promoted: true };
+        return { ...found, promoted: true };
       });
     },
 
@@ -116,7 +116,7 @@ export function createModelRegistry({ db }: { db: Database }) {
         const found = await findVersion(tx, listingId, target, previous);
         if (!found) throw new AppError('not_found', `Model ${target} version ${previous} not found`);
         await recordPromotion(tx, listingId, target, previous, 'rollback', actor, { from: current });
-        return { ...found.version, promoted: true };
+        return { ...found, promoted: true };
       });
     },
   };
