@@ -5,6 +5,7 @@ import {
   buildReplyRanker,
   createReplyRanker,
   decodeReplyModel,
+  decodeReplyModelSteps,
   rankOf,
   readReplyConversations,
   replyExamples,
@@ -14,7 +15,7 @@ import {
   trainReplyModelFromConversations,
   type ReplyConversation,
 } from '../../src/suggest/index.ts';
-import { createTimeSlice } from '../../src/platform/index.ts';
+import { createTimeSlice, runSliced } from '../../src/platform/index.ts';
 import { countLoopTurns } from '../support/event-loop.ts';
 import { createAnalyticsFixture, IBM_DEV, MWOZ, ussSlice, type AnalyticsFixture } from '../support/analytics.ts';
 
@@ -94,7 +95,10 @@ describe('learned suggestions on real dialogues', () => {
 
     // The api builds a promoted model in time slices (a 100k-reply index is ~3 s of work): other
     // work runs in between, and the ranker is the same one.
-    const sliced = await countLoopTurns(() => buildReplyRanker(decodeReplyModel(bytes), { retainParts: false }, createTimeSlice(0)));
+    const decoded = await countLoopTurns(() => runSliced(decodeReplyModelSteps(bytes), createTimeSlice(0)));
+    expect(decoded.turns).toBeGreaterThan(2);
+    expect(decoded.result.index.clusters).toEqual(decodeReplyModel(bytes).index.clusters);
+    const sliced = await countLoopTurns(() => buildReplyRanker(decoded.result, { retainParts: false }, createTimeSlice(0)));
     expect(sliced.turns).toBeGreaterThan(20);
     expect((await countLoopTurns(() => createReplyRanker(decodeReplyModel(bytes), { retainParts: false }))).turns).toBe(0);
     for (const text of ['Yes, please book a table for 2 people at 18:00 on Friday.', 'I need a train to Cambridge', 'Is there a cheap hotel in the north?']) {

@@ -276,6 +276,21 @@ describe('dual encoder and ranker', () => {
     expect(() => decodeReplyModel(new Uint8Array(8))).toThrow(/not a usable reply model/);
   });
 
+  it('reads artifacts of format 1 (the index inside the header) as well as format 2 (the index as JSON lines)', async () => {
+    const { parts } = await trainReplyModelFromConversations(listing, tiny);
+    const current = encodeReplyModel(parts);
+    const old = asFormat1(current);
+    expect(new DataView(old.buffer).getUint32(4, true)).toBe(1);
+    const context = [{ role: 'customer' as const, text: 'hi, I forgot my password' }];
+    const expected = createReplyRanker(parts).suggest(context, { top: 3 });
+    for (const bytes of [current, old]) {
+      const decoded = decodeReplyModel(bytes);
+      expect(decoded.index.clusters).toEqual(parts.index.clusters);
+      expect(decoded.index.occurrences).toEqual(parts.index.occurrences);
+      expect(createReplyRanker(decoded).suggest(context, { top: 3 })).toEqual(expected);
+    }
+  });
+
   it('suggests the right canonical reply and weighs an injected outcome prediction', async () => {
     const { parts } = await trainReplyModelFromConversations(listing, tiny);
     const ranker = createReplyRanker(parts);
@@ -296,3 +311,36 @@ describe('dual encoder and ranker', () => {
     expect(ranker.suggest(context, { top: 3, outcomeAfter: () => 0.5, outcomeWeight: 0 }).map((s) => s.text)).toEqual(plain.map((s) => s.text));
   });
 });
+
+/**
+ * The artifact layout before 22 November 2026 (format 1): the reply index inside the JSON header,
+ * no JSON-lines blobs. Built from a current artifact, so the test needs no copy of the old encoder.
+ */
+function asFormat1(current: Uint8Array): Uint8Array {
+  const view = new DataView(current.buffer, current.byteOffset, current.byteLength);
+  const headerLength = view.getUint32(8, true);
+  const header = JSON.parse(new TextDecoder().decode(current.subarray(12, 12 + headerLength)));
+  const start = (12 + headerLength + 3) & ~3;
+  const lines = (name: string) => {
+    const entry = header.blobs.find((blob: { name: string }) => blob.name === name);
+    return new TextDecoder().decode(current.subarray(start + entry.offset, start + entry.offset + entry.length)).split('\n').map((line: string) => JSON.parse(line));
+  };
+  const typed = header.blobs.filter((blob: { type: string }) => blob.type !== 'jsonl');
+  const pieces = typed.map((blob: { offset: number; length: number }) => current.subarray(start + blob.offset, start + blob.offset + blob.length * 4));
+  let offset = 0;
+  const blobs = typed.map((blob: { offset: number; length: number }) => {
+    const moved = { ...blob, offset };
+    offset += blob.length * 4;
+    return moved;
+  });
+  const oldHeader = new TextEncoder().encode(JSON.stringify({ ...header, index: { ...header.index, clusters: lines('index.clusters'), occurrences: lines('index.occurrences') }, blobs }));
+  const oldStart = (12 + oldHeader.length + 3) & ~3;
+  const bytes = new Uint8Array(oldStart + offset);
+  const out = new DataView(bytes.buffer);
+  out.setUint32(0, view.getUint32(0, true), true);
+  out.setUint32(4, 1, true);
+  out.setUint32(8, oldHeader.length, true);
+  bytes.set(oldHeader, 12);
+  pieces.forEach((piece: Uint8Array, i: number) => bytes.set(piece, oldStart + blobs[i].offset));
+  return bytes;
+}

@@ -1,10 +1,10 @@
 import type { CannedService } from '../../canned/index.ts';
 import type { FeatureMessage } from '../../features/index.ts';
 import type { ModelRegistry, ModelVersionMetadata } from '../../models/registry/index.ts';
-import { AppError, type Database, type Logger } from '../../platform/index.ts';
+import { AppError, runSliced, type Database, type Logger } from '../../platform/index.ts';
 import type { FiredRuleRef, NewSuggestion, SuggestionLog } from '../log/index.ts';
 // The serving halves of the reply model only (no trainer, no tfjs).
-import { decodeReplyModel } from '../replies/artifact.ts';
+import { decodeReplyModelSteps } from '../replies/artifact.ts';
 import { buildReplyRanker, type ReplyRanker } from '../replies/ranker.ts';
 import { templateReply } from '../replies/text.ts';
 import type { ConversationMessage, FiredRule, RulesService } from '../rules/index.ts';
@@ -82,7 +82,7 @@ export function createSuggestService({ db, rules, canned, log, registry, loadOut
     if (replyVersion === undefined) reply = undefined;
     else if (reply?.version !== replyVersion) {
       const artifact = await registry.get(listingId, 'reply', replyVersion);
-      reply = { version: replyVersion, value: await buildReplyRanker(decodeReplyModel(artifact.bytes), { retainParts: false }) };
+      reply = { version: replyVersion, value: await buildReplyRanker(await runSliced(decodeReplyModelSteps(artifact.bytes)), { retainParts: false }) };
     }
     let outcome = previous?.outcome;
     if (outcomeVersion === undefined || !loadOutcome) outcome = undefined;

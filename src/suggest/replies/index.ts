@@ -50,7 +50,7 @@ export {
   type ReplyTrainReport,
   type ReplyTrainResult,
 } from './train.ts';
-export { encodeReplyModel, decodeReplyModel, REPLY_MODEL_KIND, ARTIFACT_FORMAT } from './artifact.ts';
+export { encodeReplyModel, decodeReplyModel, decodeReplyModelSteps, REPLY_MODEL_KIND, ARTIFACT_FORMAT } from './artifact.ts';
 export { rankOf, rankingMetrics, type RankingMetrics } from './metrics.ts';
 export {
   evaluateResponseSelection,
