@@ -81,14 +81,16 @@ async function insertCustomer(tx: Queryable, listingId: string, displayName: str
 
 /**
  * Finds the customer one of these identities belongs to, or creates one; identities not yet
- * linked are linked to that customer. Runs inside the caller's transaction.
+ * linked are linked to that customer. Runs inside the caller's transaction. `created`: the
+ * customer is new in this transaction, so nothing else can refer to it yet (no tickets, and no
+ * other transaction sees it before this one commits).
  */
-export async function resolveCustomer(tx: Queryable, listingId: string, ref: CustomerRef, actor?: Actor): Promise<string> {
+export async function resolveCustomer(tx: Queryable, listingId: string, ref: CustomerRef, actor?: Actor): Promise<{ customerId: string; created: boolean }> {
   await lockIdentities(tx, listingId, ref.identities);
   const [existing] = await customerIdsFor(tx, listingId, ref.identities);
   const customerId = existing ?? (await insertCustomer(tx, listingId, ref.displayName, actor));
   await linkIdentities(tx, listingId, customerId, ref.identities, actor);
-  return customerId;
+  return { customerId, created: existing === undefined };
 }
 
 export function createCustomerService({ db }: { db: Database }) {

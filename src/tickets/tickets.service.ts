@@ -94,20 +94,26 @@ export function createTicketService({ db, clock }: TicketServiceDeps) {
       const actor = actorOf(principal);
       return db.transaction(async (tx) => {
         let customerId: string;
+        let newCustomer = false;
         if (input.customerId) {
           const { rowCount } = await tx.query('SELECT 1 FROM customers WHERE listing_id = $1 AND id = $2', [listingId, input.customerId]);
           if (rowCount === 0) throw new AppError('not_found', `Customer ${input.customerId} not found`);
           customerId = input.customerId;
         } else {
-          customerId = await resolveCustomer(tx, listingId, input.customer!, actor);
+          ({ customerId, created: newCustomer } = await resolveCustomer(tx, listingId, input.customer!, actor));
         }
-        // Two simultaneous first messages from one customer must yield one ticket, not a
-        // unique-index failure: serialise creates per customer.
-        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${listingId}:customer:${customerId}`], { prepare: 'locks.advisory' });
-        const open = await findOpenTicketOfCustomer(tx, listingId, customerId);
-        if (open) return { ticket: toTicketView(open), created: false };
-
-        const stickyCsr = await findStickyCsr(tx, listingId, customerId, input.requiredSkills);
+        // A customer created just now has no tickets and is invisible to other transactions until
+        // this one commits (a second first contact waits on the identity lock, then finds it): three
+        // round trips fewer for every first contact.
+        let stickyCsr: string | undefined;
+        if (!newCustomer) {
+          // Two simultaneous first messages from one customer must yield one ticket, not a
+          // unique-index failure: serialise creates per customer.
+          await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${listingId}:customer:${customerId}`], { prepare: 'locks.advisory' });
+          const open = await findOpenTicketOfCustomer(tx, listingId, customerId);
+          if (open) return { ticket: toTicketView(open), created: false };
+          stickyCsr = await findStickyCsr(tx, listingId, customerId, input.requiredSkills);
+        }
         // Last before commit: a returning customer's re-post above takes no number.
         const row = await insertTicket(
           tx,
