@@ -19,6 +19,8 @@ export async function readAutomatedMessages(db: Queryable, listingId: string): P
   const { rows } = await db.query<AutomatedMessageRow>(
     'SELECT key, kind, after_minutes, text, updated_at FROM automated_messages WHERE listing_id = $1 ORDER BY kind, after_minutes',
     [listingId],
+    // Read once for every new ticket: parsing it each time cost PostgreSQL more than running it.
+    { prepare: 'automation.messages_of_listing' },
   );
   return rows;
 }
