@@ -1,4 +1,4 @@
-import { createTimeSlice, type Queryable } from '../../platform/index.ts';
+import type { Queryable } from '../../platform/index.ts';
 import type { ModelVersion, ModelVersionMetadata } from './registry.types.ts';
 
 interface VersionRow {
@@ -35,7 +35,8 @@ const toVersion = (row: VersionRow): ModelVersion => ({
 /**
  * Artifacts are stored and read in pieces of this size, one per statement (migration 011): each
  * statement's result is parsed in one synchronous step, ~3 ms per piece on PostgreSQL and ~40 ms
- * on PGlite, so the process reading a large model keeps serving in between.
+ * on PGlite, so the process reading a large model keeps serving in between (on PGlite, because its
+ * adapter pauses between statements: platform/db/pglite.ts).
  */
 export const ARTIFACT_CHUNK_BYTES = 512 * 1024;
 
@@ -59,9 +60,7 @@ export async function insertVersion(
   const saved = toVersion(rows[0]!);
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const pieces = Math.max(1, Math.ceil(bytes.byteLength / ARTIFACT_CHUNK_BYTES));
-  const slice = createTimeSlice();
   for (let seq = 0; seq < pieces; seq++) {
-    if (slice.due()) await slice.pause();
     await tx.query(
       'INSERT INTO model_artifact_chunks (listing_id, target, version, seq, bytes) VALUES ($1, $2, $3, $4, $5)',
       [listingId, target, saved.version, seq, buffer.subarray(seq * ARTIFACT_CHUNK_BYTES, (seq + 1) * ARTIFACT_CHUNK_BYTES)],
@@ -103,11 +102,7 @@ export async function readArtifact(db: Queryable, version: ModelVersion): Promis
   const bytes = new Uint8Array(version.sizeBytes);
   const missing = (detail: string) => new Error(`model ${version.target} version ${version.version}: ${detail} (${version.sizeBytes} bytes recorded)`);
   let filled = 0;
-  // PGlite answers in the calling thread without giving the event loop back between statements:
-  // the pieces alone would not let requests in.
-  const slice = createTimeSlice();
   for (let seq = 0; filled < bytes.byteLength; seq++) {
-    if (slice.due()) await slice.pause();
     const { rows } = await db.query<{ bytes: Uint8Array }>(
       'SELECT bytes FROM model_artifact_chunks WHERE listing_id = $1 AND target = $2 AND version = $3 AND seq = $4',
       [version.listingId, version.target, version.version, seq],

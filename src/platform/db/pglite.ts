@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
+import { createTimeSlice } from '../time-slice.ts';
 import { withRetries, type Database, type Queryable } from './database.ts';
 import type { Transaction as PgliteTransaction } from '@electric-sql/pglite';
 
@@ -19,8 +20,14 @@ export async function createPgliteDatabase(options: PgliteOptions): Promise<Data
   });
   await db.exec(`CREATE SCHEMA IF NOT EXISTS ${options.schema}; SET search_path TO ${options.schema}, public;`);
 
+  // PGlite runs each statement in the calling thread and resolves without giving the event loop
+  // back, so a chain of statements (a model read in pieces, a batch of reads) would hold it from
+  // the first to the last. Pausing once a few milliseconds have passed lets requests in between,
+  // as a network database's socket round trips do.
+  const slice = createTimeSlice();
   const adapt = (target: Pick<PGlite, 'query'>): Queryable => ({
     async query<Row>(sql: string, params?: readonly unknown[]) {
+      if (slice.due()) await slice.pause();
       const result = await target.query<Row>(sql, params as unknown[]);
       // PGlite reports affectedRows 0 for SELECT; pg reports the row count: take whichever applies.
       return { rows: result.rows, rowCount: Math.max(result.affectedRows ?? 0, result.rows.length) };
