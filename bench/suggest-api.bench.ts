@@ -53,6 +53,8 @@ const { values: flags } = parseArgs({
     rules: { type: 'string' },
     replies: { type: 'string' },
     'database-url': { type: 'string' },
+    workers: { type: 'string' },
+    'semi-space': { type: 'string' },
     'cpu-prof': { type: 'string' },
     check: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -71,6 +73,8 @@ if (flags.help) {
       '  --rules N          published keyword rules (BENCH_RULES, 2000)',
       '  --replies N        CSR replies in the reply index (BENCH_REPLIES, 100000)',
       `  --database-url U   PostgreSQL (BENCH_DATABASE_URL, ${DEFAULT_DATABASE_URL})`,
+      '  --workers N        the api\'s SUGGEST_WORKERS: model worker threads, 0 = ranking in the request thread (BENCH_SUGGEST_WORKERS, 1)',
+      '  --semi-space MB    the api\'s --max-semi-space-size (BENCH_SEMI_SPACE, 64 as in npm start)',
       '  --cpu-prof DIR     write a V8 CPU profile of the API server into DIR (BENCH_CPU_PROF)',
       '  --check            exit 2 when a target is missed',
       '',
@@ -87,6 +91,8 @@ const options = {
   rules: intOption(flags.rules ?? process.env.BENCH_RULES, 2000, 0),
   replies: intOption(flags.replies ?? process.env.BENCH_REPLIES, 100_000),
   databaseUrl: flags['database-url'] ?? process.env.BENCH_DATABASE_URL ?? DEFAULT_DATABASE_URL,
+  workers: intOption(flags.workers ?? process.env.BENCH_SUGGEST_WORKERS, 1, 0),
+  semiSpace: intOption(flags['semi-space'] ?? process.env.BENCH_SEMI_SPACE, 0, 0),
   cpuProfDir: flags['cpu-prof'] ?? process.env.BENCH_CPU_PROF,
   check: Boolean(flags.check) || process.env.BENCH_CHECK === '1',
 };
@@ -201,7 +207,11 @@ async function main() {
       REDIS_URL: '',
       RATE_LIMIT_PER_MINUTE: '100000000',
       LOG_LEVEL: 'warn',
-    }, { cpuProfileDir: options.cpuProfDir ? path.resolve(options.cpuProfDir) : undefined, nodeFlags: SERVICE_NODE_FLAGS });
+      SUGGEST_WORKERS: String(options.workers),
+    }, {
+      cpuProfileDir: options.cpuProfDir ? path.resolve(options.cpuProfDir) : undefined,
+      nodeFlags: options.semiSpace > 0 ? [...SERVICE_NODE_FLAGS.filter((flag) => !flag.startsWith('--max-semi-space-size')), `--max-semi-space-size=${options.semiSpace}`] : SERVICE_NODE_FLAGS,
+    });
     const baseUrl = `http://127.0.0.1:${port}`;
     await waitForHttp(server, `${baseUrl}/healthz`);
     const listingId = 'bench';
@@ -262,7 +272,7 @@ async function main() {
     process.stdout.write(
       [
         '',
-        `Loopwise suggest benchmark — ${os.cpus().length} cores, Node ${process.versions.node}; ${fmt(rules.length)} published rules, ${fmt(model.replies)}-reply index (${fmt(model.canonicalReplies)} canonical), request bodies ${meanBytes} bytes on average`,
+        `Loopwise suggest benchmark — ${os.cpus().length} cores, Node ${process.versions.node}; ${fmt(rules.length)} published rules, ${fmt(model.replies)}-reply index (${fmt(model.canonicalReplies)} canonical), request bodies ${meanBytes} bytes on average; SUGGEST_WORKERS=${options.workers}${options.semiSpace > 0 ? `, --max-semi-space-size=${options.semiSpace}` : ''}`,
         '',
         row(bareFigures),
         row(steady),

@@ -23,7 +23,7 @@ import { createSuggestionLog } from './suggest/log/index.ts';
 import { createHandoffService } from './handoff/index.ts';
 import { createAutoActionService } from './auto-actions/index.ts';
 import { createDraftService } from './drafts/index.ts';
-import { createSuggestService, type OutcomeScoringLoader } from './suggest/engine/index.ts';
+import { createInProcessServing, createModelWorkerPool, createSuggestService, type OutcomeScoringLoader } from './suggest/engine/index.ts';
 
 /** The outcome models' serving half, loaded on first use (src/models/index.ts would bring the trainer). */
 const loadOutcomeScoring: OutcomeScoringLoader = async (bytes, metadata) => (await import('./models/outcome-model.ts')).loadOutcomeModel(bytes, metadata);
@@ -51,7 +51,9 @@ export function createCoreServices({ db, config, clock = systemClock, storage, s
   const canned = createCannedService({ db });
   const models = createModelRegistry({ db });
   const rules = createRulesService({ db, clock, canned, stats: suggestions, refreshMs: config.RULES_REFRESH_MS });
-  const suggest = createSuggestService({ db, rules, canned, log: suggestions, registry: models, loadOutcome: loadOutcomeScoring, minScore: config.SUGGEST_MIN_SCORE });
+  // Model workers start on the first model load, so processes that serve no models never start one.
+  const serving = config.SUGGEST_WORKERS > 0 ? createModelWorkerPool({ workers: config.SUGGEST_WORKERS }) : createInProcessServing(loadOutcomeScoring);
+  const suggest = createSuggestService({ db, rules, canned, log: suggestions, registry: models, serving, servesOutcomes: true, minScore: config.SUGGEST_MIN_SCORE });
   const predictions = createPredictionService({ db });
   return {
     keys: createKeyService({ db, adminApiKey: config.ADMIN_API_KEY, cacheSeconds: config.API_KEY_CACHE_SECONDS }),

@@ -183,6 +183,7 @@ export async function openRuntime(config: Config, logger: Logger, role: 'api' | 
     training,
     predictions,
     async close() {
+      await services.suggest.close();
       await consumer?.close();
       await analytics?.close();
       await jobs.close();

@@ -86,6 +86,13 @@ export const configSchema = z.object({
     .max(1)
     .default(0.05)
     .describe('Confidence gate of POST /v1/suggest: learned suggestions scoring lower are not shown (a request may set its own)'),
+  SUGGEST_WORKERS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(16)
+    .default(1)
+    .describe('Threads that rank learned suggestions and run outcome what-ifs, off the event loop (started on the first model load); 0 = in the request thread'),
   LLM_BASE_URL: optionalUrl.describe('OpenAI-compatible endpoint for generated drafts, e.g. http://127.0.0.1:8080/v1; unset → no drafts (503)'),
   LLM_API_KEY: z
     .string()

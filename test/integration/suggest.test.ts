@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trainOutcomeModel } from '../../src/models/index.ts';
+import { loadOutcomeModel, trainOutcomeModel } from '../../src/models/index.ts';
+import { createInProcessServing, createModelWorkerPool, type ModelServing } from '../../src/suggest/engine/index.ts';
 import { trainReplyModel } from '../../src/suggest/replies/index.ts';
 import { createAnalyticsFixture, MWOZ, ussSlice, type AnalyticsFixture } from '../support/analytics.ts';
 import { createTestContext, newTicketBody, type TestContext } from '../support/context.ts';
@@ -121,5 +122,73 @@ describe('POST /v1/suggest/rank', () => {
     const response = await ctx.request(other.botKey, 'POST', '/v1/suggest/rank', { context: hotelContext, candidates: ['hello'] });
     expect(response.status).toBe(409);
     expect(response.body.code).toBe('no_promoted_model');
+  });
+});
+
+describe('model worker threads (SUGGEST_WORKERS)', () => {
+  const refs = () => ({
+    reply: { listingId: listing.listingId, target: 'reply', version: 1 },
+    outcome: { listingId: listing.listingId, target: 'satisfaction', version: 1 },
+  });
+  const loadBoth = async (serving: ModelServing) => {
+    const { reply, outcome } = refs();
+    for (const ref of [reply, outcome]) {
+      const artifact = await ctx.services.models.get(ref.listingId, ref.target, ref.version);
+      await serving.load(ref, artifact.bytes, artifact.version.metadata);
+    }
+  };
+  const conversation = hotelContext.map((message, index) => ({ role: message.role as 'customer' | 'csr', text: message.text, seq: index + 1 }));
+
+  it('answer exactly what the request thread answers: suggestions with risks, rule-reply risks, rank scores, risk', async () => {
+    const local = createInProcessServing(loadOutcomeModel);
+    // Two workers: requests alternate between them, each with its own copy of every model.
+    const pool = createModelWorkerPool({ workers: 2 });
+    try {
+      await Promise.all([loadBoth(local), loadBoth(pool)]);
+      const { reply, outcome } = refs();
+      const request = { reply, outcome, messages: conversation, top: 5, riskTexts: ['We have parking, yes.', 'Goodbye.'] };
+      const expected = await local.suggest(request);
+      expect(expected.learned).toHaveLength(5);
+      expect(expected.learned.every((item) => typeof item.risk === 'number')).toBe(true);
+      expect(expected.risks).toHaveLength(2);
+      const answers = await Promise.all([pool.suggest(request), pool.suggest(request), pool.suggest({ ...request, outcome: undefined })]);
+      expect(answers[0]).toEqual(expected);
+      expect(answers[1]).toEqual(expected);
+      expect(answers[2].risks).toBeNull();
+      expect(answers[2].learned.map((item) => item.text)).toEqual((await local.suggest({ ...request, outcome: undefined })).learned.map((item) => item.text));
+      const candidates = ['Booking was successful. Your reference number is 00000001.', 'The museum opens at 9.'];
+      expect(await pool.rank(reply, conversation, candidates)).toEqual(await local.rank(reply, conversation, candidates));
+      expect(await pool.risk(outcome, conversation)).toBe(await local.risk(outcome, conversation));
+      // A version dropped is no longer served.
+      pool.drop(outcome);
+      await expect(pool.risk(outcome, conversation)).rejects.toMatchObject({ code: 'unavailable' });
+    } finally {
+      await pool.close();
+    }
+    await expect(pool.suggest({ reply: refs().reply, messages: conversation, top: 3, riskTexts: [] })).rejects.toMatchObject({ code: 'unavailable' });
+  });
+
+  it('refuse an outcome model from other code with model_incompatible, as the request thread does', async () => {
+    const pool = createModelWorkerPool({ workers: 1 });
+    try {
+      const artifact = await ctx.services.models.get(listing.listingId, 'satisfaction', 1);
+      await expect(pool.load(refs().outcome, artifact.bytes, { ...artifact.version.metadata, featureSet: 'older' })).rejects.toMatchObject({ code: 'model_incompatible' });
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('survive a worker that dies: requests in flight fail with unavailable, listeners reload, the next load starts new workers', async () => {
+    // A heap cap far below what a decoded reply model needs makes the worker die while loading.
+    const starved = createModelWorkerPool({ workers: 1, maxHeapMb: 4 });
+    let resets = 0;
+    starved.onReset(() => resets++);
+    try {
+      const artifact = await ctx.services.models.get(listing.listingId, 'reply', 1);
+      await expect(starved.load(refs().reply, artifact.bytes, artifact.version.metadata)).rejects.toMatchObject({ code: 'unavailable' });
+      expect(resets).toBe(1);
+    } finally {
+      await starved.close();
+    }
   });
 });

@@ -129,6 +129,7 @@ export async function createTestContext(env: Record<string, string> = {}): Promi
     },
     async close() {
       await app.close();
+      await services.suggest.close();
       await drop();
       await rm(dataDir, { recursive: true, force: true });
     },

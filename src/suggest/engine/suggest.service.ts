@@ -1,13 +1,10 @@
 import type { CannedService } from '../../canned/index.ts';
-import type { FeatureMessage } from '../../features/index.ts';
-import type { ModelRegistry, ModelVersionMetadata } from '../../models/registry/index.ts';
-import { AppError, runSliced, type Database, type Logger } from '../../platform/index.ts';
+import type { ModelRegistry } from '../../models/registry/index.ts';
+import { AppError, type Database, type Logger } from '../../platform/index.ts';
 import type { FiredRuleRef, NewSuggestion, SuggestionLog } from '../log/index.ts';
-// The serving halves of the reply model only (no trainer, no tfjs).
-import { decodeReplyModelSteps } from '../replies/artifact.ts';
-import { buildReplyRanker, type ReplyRanker } from '../replies/ranker.ts';
 import { templateReply } from '../replies/text.ts';
 import type { ConversationMessage, FiredRule, RulesService } from '../rules/index.ts';
+import { createInProcessServing, type ModelRef, type ModelServing, type OutcomeScoringLoader } from './model-host.ts';
 import { type RankRequest, type SuggestedAction, type SuggestedReply, type SuggestRequest, type SuggestView } from './suggest.schemas.ts';
 
 /**
@@ -18,20 +15,10 @@ import { type RankRequest, type SuggestedAction, type SuggestedReply, type Sugge
  * suggestions below `minScore` are not shown. Every shown suggestion is logged (ids for feedback).
  *
  * Models are loaded once per listing and version and re-checked against the registry every few
- * seconds, so a promotion reaches the api without a restart.
+ * seconds, so a promotion reaches the api without a restart. The learned work (ranking, outcome
+ * what-ifs) runs wherever `serving` runs it: model worker threads in the api (model-pool.ts), the
+ * calling thread otherwise (model-host.ts).
  */
-
-/** A session of the outcome model (src/models), as the engine uses it. */
-export interface OutcomeScoring {
-  startConversation(options: { sourceChannel?: string | null; timeZone?: string }): {
-    push(message: FeatureMessage): void;
-    /** P(bad outcome) after the messages pushed so far. */
-    risk(): number;
-    predictWithCandidate(candidate: unknown): number;
-  };
-  prepareCandidate(text: string): unknown;
-}
-export type OutcomeScoringLoader = (bytes: Uint8Array, metadata: ModelVersionMetadata) => Promise<OutcomeScoring>;
 
 export interface SuggestServiceDeps {
   db: Database;
@@ -39,7 +26,12 @@ export interface SuggestServiceDeps {
   canned: Pick<CannedService, 'get'>;
   log: Pick<SuggestionLog, 'recordSuggestions' | 'countFirings'>;
   registry: ModelRegistry;
+  /** Loads outcome models where none is given by `serving` (in-process serving). */
   loadOutcome?: OutcomeScoringLoader;
+  /** Where models are loaded and the learned work runs; default: this thread. */
+  serving?: ModelServing;
+  /** Whether outcome models are served at all (`serving` from outside knows its own loader). */
+  servesOutcomes?: boolean;
   /** Default confidence gate for learned suggestions. */
   minScore?: number;
   /** How long a listing's model versions are trusted before asking the registry again. */
@@ -50,15 +42,10 @@ export interface SuggestServiceDeps {
   now?: () => number;
 }
 
-interface Loaded<T> {
-  version: number;
-  value: T;
-}
-
 interface ListingModels {
   checkedAt: number;
-  reply: Loaded<ReplyRanker> | undefined;
-  outcome: (Loaded<OutcomeScoring> & { prepared: Map<string, unknown> }) | undefined;
+  reply: ModelRef | undefined;
+  outcome: ModelRef | undefined;
 }
 
 interface ConversationInput {
@@ -70,26 +57,45 @@ interface ConversationInput {
 }
 
 const MAX_TICKET_MESSAGES = 50;
-const MAX_PREPARED_CANDIDATES = 50_000;
 
-export function createSuggestService({ db, rules, canned, log, registry, loadOutcome, minScore = 0.05, modelsTtlMs = 5000, outcomeTarget = 'satisfaction', logger, now = Date.now }: SuggestServiceDeps) {
+export function createSuggestService({
+  db,
+  rules,
+  canned,
+  log,
+  registry,
+  loadOutcome,
+  serving = createInProcessServing(loadOutcome),
+  servesOutcomes = loadOutcome !== undefined,
+  minScore = 0.05,
+  modelsTtlMs = 5000,
+  outcomeTarget = 'satisfaction',
+  logger,
+  now = Date.now,
+}: SuggestServiceDeps) {
   const listings = new Map<string, ListingModels>();
   const refreshing = new Map<string, Promise<ListingModels>>();
+  // Versions lost with a worker: every listing loads its models again on its next request.
+  serving.onReset(() => listings.clear());
 
   async function load(listingId: string, previous: ListingModels | undefined): Promise<ListingModels> {
-    const [replyVersion, outcomeVersion] = await Promise.all([registry.promotedVersion(listingId, 'reply'), loadOutcome ? registry.promotedVersion(listingId, outcomeTarget) : undefined]);
+    const [replyVersion, outcomeVersion] = await Promise.all([registry.promotedVersion(listingId, 'reply'), servesOutcomes ? registry.promotedVersion(listingId, outcomeTarget) : undefined]);
     let reply = previous?.reply;
     if (replyVersion === undefined) reply = undefined;
     else if (reply?.version !== replyVersion) {
       const artifact = await registry.get(listingId, 'reply', replyVersion);
-      reply = { version: replyVersion, value: await buildReplyRanker(await runSliced(decodeReplyModelSteps(artifact.bytes)), { retainParts: false }) };
+      const ref = { listingId, target: 'reply', version: replyVersion };
+      await serving.load(ref, artifact.bytes, artifact.version.metadata);
+      reply = ref;
     }
     let outcome = previous?.outcome;
-    if (outcomeVersion === undefined || !loadOutcome) outcome = undefined;
+    if (outcomeVersion === undefined || !servesOutcomes) outcome = undefined;
     else if (outcome?.version !== outcomeVersion) {
       const artifact = await registry.get(listingId, outcomeTarget, outcomeVersion);
+      const ref = { listingId, target: outcomeTarget, version: outcomeVersion };
       try {
-        outcome = { version: outcomeVersion, value: await loadOutcome(artifact.bytes, artifact.version.metadata), prepared: new Map() };
+        await serving.load(ref, artifact.bytes, artifact.version.metadata);
+        outcome = ref;
       } catch (error) {
         // Suggestions still work without outcome predictions (e.g. a model from older code).
         if (!(error instanceof AppError && error.code === 'model_incompatible')) throw error;
@@ -97,6 +103,9 @@ export function createSuggestService({ db, rules, canned, log, registry, loadOut
         outcome = undefined;
       }
     }
+    // The versions replaced are no longer served (requests already sent to them have their answers).
+    if (previous?.reply && previous.reply !== reply) serving.drop(previous.reply);
+    if (previous?.outcome && previous.outcome !== outcome) serving.drop(previous.outcome);
     const loaded = { checkedAt: now(), reply, outcome };
     listings.set(listingId, loaded);
     return loaded;
@@ -152,38 +161,6 @@ export function createSuggestService({ db, rules, canned, log, registry, loadOut
     return { ticketId: input.ticketId!, messages, ticketSource: first.source_channel, ticketRef: first.ref, timezone: first.timezone };
   }
 
-  const featureMessage = (message: ConversationMessage): FeatureMessage => ({
-    role: message.role,
-    kind: 'text',
-    channel: message.channel ?? null,
-    tsMs: message.tsMs ?? null,
-    text: message.text,
-    hasAttachment: false,
-  });
-
-  /** Risk-if-sent for each text, from one session over the conversation. */
-  function outcomeRisks(models: ListingModels, conversation: ConversationInput): ((text: string) => number) | undefined {
-    const outcome = models.outcome;
-    if (!outcome) return undefined;
-    const session = outcome.value.startConversation({ sourceChannel: conversation.ticketSource ?? null, ...(conversation.timezone ? { timeZone: conversation.timezone } : {}) });
-    for (const message of conversation.messages) session.push(featureMessage(message));
-    // Per request: the learned ranking asks for every candidate, the response again for the chosen ones.
-    const risks = new Map<string, number>();
-    return (text) => {
-      let risk = risks.get(text);
-      if (risk !== undefined) return risk;
-      let prepared = outcome.prepared.get(text);
-      if (prepared === undefined) {
-        prepared = outcome.value.prepareCandidate(text);
-        if (outcome.prepared.size >= MAX_PREPARED_CANDIDATES) outcome.prepared.clear();
-        outcome.prepared.set(text, prepared);
-      }
-      risk = session.predictWithCandidate(prepared);
-      risks.set(text, risk);
-      return risk;
-    };
-  }
-
   async function ruleSuggestions(listingId: string, fired: readonly FiredRule[]): Promise<{ replies: Array<Omit<SuggestedReply, 'id' | 'predictedOutcome'>>; actions: SuggestedAction[] }> {
     const replies: Array<Omit<SuggestedReply, 'id' | 'predictedOutcome'>> = [];
     const actions: SuggestedAction[] = [];
@@ -215,7 +192,7 @@ export function createSuggestService({ db, rules, canned, log, registry, loadOut
     async suggest(listingId: string, input: SuggestRequest): Promise<SuggestView> {
       const gate = input.minScore ?? minScore;
       const [conversation, models] = await Promise.all([conversationOf(listingId, input), modelsOf(listingId)]);
-      const riskIfSent = input.outcome ? outcomeRisks(models, conversation) : undefined;
+      const outcome = input.outcome ? models.outcome : undefined;
       const evaluation = await rules.evaluate(listingId, {
         messages: conversation.messages,
         ticketSource: conversation.ticketSource,
@@ -226,23 +203,29 @@ export function createSuggestService({ db, rules, canned, log, registry, loadOut
       // Rules first, in priority order (a developer asked for them), then the learned replies by
       // score; one per canonical reply, nothing learned under the gate.
       const chosen: Array<Omit<SuggestedReply, 'id' | 'predictedOutcome'>> = [];
+      const risks: Array<number | undefined> = [];
       const keys = new Set<string>();
-      const take = (candidate: Omit<SuggestedReply, 'id' | 'predictedOutcome'>, clusterKey: string) => {
+      const take = (candidate: Omit<SuggestedReply, 'id' | 'predictedOutcome'>, clusterKey: string, risk?: number) => {
         if (chosen.length >= input.top || keys.has(clusterKey)) return;
         keys.add(clusterKey);
         chosen.push(candidate);
+        risks.push(risk);
       };
       for (const reply of fromRules.replies) take(reply, templateReply(reply.text));
-      if (chosen.length < input.top && models.reply) {
-        const learned = models.reply.value.suggest(
-          conversation.messages.map((message) => ({ role: message.role, text: message.text })),
-          {
-            top: input.top + keys.size,
-            ...(input.brand !== undefined ? { brand: input.brand } : {}),
-            ...(riskIfSent ? { outcomeAfter: (text: string) => 1 - riskIfSent(text) } : {}),
-          },
-        );
-        for (const suggestion of learned) {
+      const reply = chosen.length < input.top ? models.reply : undefined;
+      if (reply || outcome) {
+        const result = await serving.suggest({
+          reply,
+          outcome,
+          messages: conversation.messages,
+          sourceChannel: conversation.ticketSource ?? null,
+          timeZone: conversation.timezone,
+          top: input.top + keys.size,
+          brand: input.brand,
+          riskTexts: chosen.map((item) => item.text),
+        });
+        if (result.risks) result.risks.forEach((risk, index) => (risks[index] = risk));
+        for (const suggestion of result.learned) {
           if (suggestion.score < gate) continue;
           take(
             {
@@ -256,6 +239,7 @@ export function createSuggestService({ db, rules, canned, log, registry, loadOut
               evidence: { timesGiven: suggestion.count, ...(suggestion.url ? { url: suggestion.url } : {}), ...(suggestion.docId ? { docId: suggestion.docId } : {}) },
             },
             templateReply(suggestion.text),
+            suggestion.risk,
           );
         }
       }
@@ -263,16 +247,14 @@ export function createSuggestService({ db, rules, canned, log, registry, loadOut
       const fired: FiredRuleRef[] = evaluation.fired.filter((rule) => rule.ruleId !== null).map((rule) => ({ ruleId: rule.ruleId!, version: rule.version ?? 0 }));
       const logged: NewSuggestion[] = chosen.map((item) => ({ source: item.source, text: item.text, score: item.score, ruleId: item.ruleId, ruleVersion: item.ruleVersion, cannedResponseId: item.cannedResponseId }));
       const ids = logged.length > 0 ? await log.recordSuggestions(listingId, { ticketId: conversation.ticketId, fired, suggestions: logged }) : (await log.countFirings(listingId, fired), []);
-      const outcomeModel = models.outcome;
       return {
         ticketId: conversation.ticketId,
-        suggestions: chosen.map((item, index) => ({
-          ...item,
-          id: ids[index]!,
-          predictedOutcome: riskIfSent && outcomeModel ? { target: outcomeTarget, modelVersion: outcomeModel.version, risk: riskIfSent(item.text) } : null,
-        })),
+        suggestions: chosen.map((item, index) => {
+          const risk = risks[index];
+          return { ...item, id: ids[index]!, predictedOutcome: outcome && risk !== undefined ? { target: outcomeTarget, modelVersion: outcome.version, risk } : null };
+        }),
         actions: fromRules.actions,
-        models: { reply: models.reply?.version ?? null, outcome: riskIfSent ? (outcomeModel?.version ?? null) : null },
+        models: { reply: models.reply?.version ?? null, outcome: outcome?.version ?? null },
         rulesRevision: evaluation.revision,
       };
     },
@@ -281,9 +263,10 @@ export function createSuggestService({ db, rules, canned, log, registry, loadOut
     async outcomeRisk(listingId: string, messages: ReadonlyArray<{ role: ConversationMessage['role']; text: string }>): Promise<number | undefined> {
       const outcome = (await modelsOf(listingId)).outcome;
       if (!outcome || messages.length === 0) return undefined;
-      const session = outcome.value.startConversation({});
-      for (const message of messages) session.push(featureMessage({ role: message.role, text: message.text }));
-      return session.risk();
+      return serving.risk(
+        outcome,
+        messages.map((message) => ({ role: message.role, text: message.text })),
+      );
     },
 
     /** Tags of the published rules firing on a ticket's conversation (auto-action policies). */
@@ -293,18 +276,16 @@ export function createSuggestService({ db, rules, canned, log, registry, loadOut
       return [...new Set(evaluation.fired.flatMap((rule) => rule.actions.flatMap((action) => (action.type === 'tag' ? action.tags : []))))];
     },
 
-    /** Scores caller-given candidates for a context with the listing's reply model. */
-    /** `input` as the route's validation left it. */
+    /** Scores caller-given candidates for a context with the listing's reply model. `input` as the route's validation left it. */
     async rank(listingId: string, input: RankRequest): Promise<{ scores: number[]; model: number }> {
       const [conversation, models] = await Promise.all([conversationOf(listingId, input), modelsOf(listingId)]);
       if (!models.reply) throw new AppError('no_promoted_model', 'No reply model is promoted for this listing: train one (loopwise train --target reply) and promote it');
-      const scores = models.reply.value.rank(
-        conversation.messages.map((message) => ({ role: message.role, text: message.text })),
-        input.candidates,
-        input.brand,
-      );
+      const scores = await serving.rank(models.reply, conversation.messages, input.candidates, input.brand);
       return { scores, model: models.reply.version };
     },
+
+    /** Stops the model workers, if any. */
+    close: () => serving.close(),
   };
 }
 
