@@ -130,6 +130,32 @@ function gcDelta(before: RuntimeStatsView, after: RuntimeStatsView): GcDelta {
     }),
   ) as GcDelta;
 }
+/** The runtime endpoint's answer: the api thread's figures and each model worker thread's. */
+type RuntimeReading = RuntimeStatsView & { modelWorkers: RuntimeStatsView[] };
+/** Share of the time between two readings that a thread's event loop was running callbacks. */
+function busyShare(before: RuntimeStatsView, after: RuntimeStatsView): number {
+  const active = after.eventLoop.activeMs - before.eventLoop.activeMs;
+  const idle = after.eventLoop.idleMs - before.eventLoop.idleMs;
+  return active + idle > 0 ? active / (active + idle) : 0;
+}
+interface ThreadDelta {
+  busy: number;
+  gc: GcDelta;
+}
+function threadDeltas(before: RuntimeReading, after: RuntimeReading): { api: ThreadDelta; workers: ThreadDelta[] } {
+  return {
+    api: { busy: busyShare(before, after), gc: gcDelta(before, after) },
+    // A worker started between the readings (none should be: the model is loaded before) has no "before".
+    workers: after.modelWorkers.map((worker, i) => {
+      const previous = before.modelWorkers[i] ?? { ...worker, eventLoop: { activeMs: 0, idleMs: 0 }, gc: { scavenge: emptyPause(), markCompact: emptyPause(), incremental: emptyPause(), weakCallbacks: emptyPause() } };
+      return { busy: busyShare(previous, worker), gc: gcDelta(previous, worker) };
+    }),
+  };
+}
+const emptyPause = () => ({ count: 0, totalMs: 0, maxMs: 0, buckets: new Array<number>(PAUSE_BUCKETS_MS.length + 1).fill(0) });
+function threadLine(label: string, thread: ThreadDelta): string {
+  return `${label}: event loop ${fmt(100 * thread.busy, 0)} % busy, ${gcLine(thread.gc)}`;
+}
 function gcLine(gc: GcDelta): string {
   const longest = (buckets: number[]) => {
     const last = buckets.findLastIndex((n) => n > 0);
@@ -235,12 +261,12 @@ async function main() {
     if (first.models.reply !== 1) throw new Error(`the server did not load the reply model: ${JSON.stringify(first)}`);
 
     // The server's own GC pauses during each measurement (GET /v1/admin/runtime before and after).
-    const gcReadings: Array<{ name: string; gc: GcDelta }> = [];
+    const gcReadings: Array<{ name: string; api: ThreadDelta; workers: ThreadDelta[] }> = [];
     const gcAround = (name: string) => {
-      let before: RuntimeStatsView | undefined;
+      let before: RuntimeReading | undefined;
       return {
-        start: async () => void (before = await api<RuntimeStatsView>(baseUrl, adminKey, 'GET', '/v1/admin/runtime')),
-        end: async () => void gcReadings.push({ name, gc: gcDelta(before!, await api<RuntimeStatsView>(baseUrl, adminKey, 'GET', '/v1/admin/runtime')) }),
+        start: async () => void (before = await api<RuntimeReading>(baseUrl, adminKey, 'GET', '/v1/admin/runtime')),
+        end: async () => void gcReadings.push({ name, ...threadDeltas(before!, await api<RuntimeReading>(baseUrl, adminKey, 'GET', '/v1/admin/runtime')) }),
       };
     };
     log(`measuring POST /v1/suggest at a steady ${fmt(options.rate)} req/s (${options.rateConnections} and ${options.connections} connections)…`);
@@ -279,8 +305,12 @@ async function main() {
         row(steadyWide),
         row(saturated),
         '',
-        'server GC pauses during each measurement (count, total; the longest by bucket):',
-        ...gcReadings.map(({ name, gc }) => `  ${name.padEnd(36)} ${gcLine(gc)}`),
+        'server threads during each measurement: event-loop busy share, GC pauses (count, total; the longest by bucket):',
+        ...gcReadings.flatMap(({ name, api: main, workers }) => [
+          `  ${name}`,
+          `    ${threadLine('api thread', main)}`,
+          ...workers.map((worker, i) => `    ${threadLine(`model worker ${i + 1}`, worker)}`),
+        ]),
         '',
         `p99 at ${options.rate} req/s, ${options.rateConnections} conn  ${fmt(steady.latencyMs.p99, 2)} ms  (target ${checks.p99AtRateMs.target})  ${mark(checks.p99AtRateMs.pass)}`,
         `saturation ÷ bare validated  ${(ratio * 100).toFixed(1)} %  (target ≥ ${TARGETS.saturationVsBare * 100} %)  ${mark(checks.saturationVsBare.pass)}`,

@@ -110,7 +110,7 @@ export async function buildApp({ config, services, logger, readiness = [], redis
     },
   });
 
-  await app.register(systemRoutes, { readiness });
+  await app.register(systemRoutes, { readiness, modelThreads: () => services.suggest.modelThreads() });
   await app.register(adminRoutes, { listings: services.listings, keys: services.keys });
   await app.register(peopleRoutes, { csrs: services.csrs, customers: services.customers });
   await app.register(ticketRoutes, { tickets: services.tickets });

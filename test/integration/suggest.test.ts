@@ -168,6 +168,20 @@ describe('model worker threads (SUGGEST_WORKERS)', () => {
     await expect(pool.suggest({ reply: refs().reply, messages: conversation, top: 3, riskTexts: [] })).rejects.toMatchObject({ code: 'unavailable' });
   });
 
+  it('report their own GC pauses and event-loop figures in GET /v1/admin/runtime', async () => {
+    // This context's api serves with the default SUGGEST_WORKERS=1; its models are loaded by the tests above.
+    const before = await ctx.request(ctx.adminKey, 'GET', '/v1/admin/runtime');
+    expect(before.status).toBe(200);
+    expect(before.body.modelWorkers).toHaveLength(1);
+    for (let i = 0; i < 5; i++) expect((await ctx.request(listing.botKey, 'POST', '/v1/suggest', { context: hotelContext, top: 5 })).status).toBe(200);
+    const after = await ctx.request(ctx.adminKey, 'GET', '/v1/admin/runtime');
+    const [worker] = after.body.modelWorkers;
+    // The worker ranked those five requests: its event loop ran, and its heap holds the models.
+    expect(worker.eventLoop.activeMs).toBeGreaterThan(before.body.modelWorkers[0].eventLoop.activeMs);
+    expect(worker.heap.usedBytes).toBeGreaterThan(1_000_000);
+    expect(worker.gc.scavenge.buckets.reduce((sum: number, n: number) => sum + n, 0)).toBe(worker.gc.scavenge.count);
+  });
+
   it('refuse an outcome model from other code with model_incompatible, as the request thread does', async () => {
     const pool = createModelWorkerPool({ workers: 1 });
     try {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireRole } from '../../auth/index.ts';
-import { createRuntimeStats, errorCatalog, type ErrorCode } from '../../platform/index.ts';
+import { createRuntimeStats, errorCatalog, type ErrorCode, type RuntimeStatsView } from '../../platform/index.ts';
 import { bearerSecurity, principalOf, problems, publicProblems } from '../http.ts';
 
 export interface ReadinessCheck {
@@ -17,20 +17,31 @@ const pauses = z.object({
   maxMs: z.number(),
   buckets: z.array(z.number().int()).describe('Pauses of ≤ 1, ≤ 2, ≤ 5, ≤ 10, ≤ 20, ≤ 50 ms and longer'),
 });
-const runtimeView = z
-  .object({
-    uptimeSeconds: z.number(),
-    heap: z.object({ usedBytes: z.number(), totalBytes: z.number(), externalBytes: z.number() }),
-    gc: z.object({ scavenge: pauses, markCompact: pauses, incremental: pauses, weakCallbacks: pauses }).describe('Garbage-collection pauses since the process started'),
-    eventLoopDelayMs: z.object({ p50: z.number(), p99: z.number(), max: z.number() }).describe('Event-loop delay since the process started (10 ms sampling)'),
-    eventLoop: z
-      .object({ activeMs: z.number(), idleMs: z.number() })
-      .describe('Time the event loop was running callbacks (active) or waiting for I/O (idle) since the process started; between two readings, active ÷ (active + idle) is how busy the thread serving requests was'),
+const threadView = z.object({
+  uptimeSeconds: z.number(),
+  heap: z.object({ usedBytes: z.number(), totalBytes: z.number(), externalBytes: z.number() }),
+  gc: z.object({ scavenge: pauses, markCompact: pauses, incremental: pauses, weakCallbacks: pauses }).describe('Garbage-collection pauses since the thread started'),
+  eventLoopDelayMs: z.object({ p50: z.number(), p99: z.number(), max: z.number() }).describe('Event-loop delay since the thread started (10 ms sampling)'),
+  eventLoop: z
+    .object({ activeMs: z.number(), idleMs: z.number() })
+    .describe('Time the event loop was running callbacks (active) or waiting (idle) since the thread started; between two readings, active ÷ (active + idle) is how busy the thread was'),
+});
+const runtimeView = threadView
+  .extend({
+    modelWorkers: z
+      .array(threadView)
+      .describe('The same figures for each model worker thread (SUGGEST_WORKERS), which ranks learned suggestions: a pause there delays the suggest requests in flight. Empty until a model is loaded'),
   })
   .describe('Cumulative since start: take two readings and subtract');
 
+export interface SystemRoutesOptions {
+  readiness: ReadinessCheck[];
+  /** The model worker threads' figures, when the process has any. */
+  modelThreads?: () => Promise<RuntimeStatsView[]>;
+}
+
 /** Liveness, readiness and the problem-type catalog (public); the process's runtime figures (admin). */
-export const systemRoutes: FastifyPluginAsyncZod<{ readiness: ReadinessCheck[] }> = async (app, { readiness }) => {
+export const systemRoutes: FastifyPluginAsyncZod<SystemRoutesOptions> = async (app, { readiness, modelThreads }) => {
   const tags = ['system'];
   const runtime = createRuntimeStats();
   app.addHook('onClose', async () => runtime.stop());
@@ -66,14 +77,14 @@ export const systemRoutes: FastifyPluginAsyncZod<{ readiness: ReadinessCheck[] }
     schema: {
       operationId: 'getRuntimeStats',
       tags: ['admin'],
-      summary: "This api process's GC pauses, event-loop delay and heap",
+      summary: "This api process's GC pauses, event-loop delay and heap, and its model worker threads'",
       description: 'For operators: when request latency has a long tail, whether the process itself (garbage collection, a blocked event loop) is the cause. Per process; cumulative since it started.',
       security: bearerSecurity,
       response: { 200: runtimeView, ...problems(403) },
     },
     handler: async (request) => {
       requireRole(principalOf(request), ['admin']);
-      return runtime.snapshot();
+      return { ...runtime.snapshot(), modelWorkers: (await modelThreads?.()) ?? [] };
     },
   });
 

@@ -1,6 +1,6 @@
 import type { FeatureMessage } from '../../features/index.ts';
 import type { ModelVersionMetadata } from '../../models/registry/index.ts';
-import { AppError, runSliced } from '../../platform/index.ts';
+import { AppError, runSliced, type RuntimeStatsView } from '../../platform/index.ts';
 // The serving halves of the reply model only (no trainer, no tfjs).
 import { decodeReplyModelSteps } from '../replies/artifact.ts';
 import { buildReplyRanker, type ReplyRanker, type Suggestion } from '../replies/ranker.ts';
@@ -65,6 +65,8 @@ export interface ModelServing {
   rank(reply: ModelRef, messages: ConversationMessage[], candidates: string[], brand?: string | null): Promise<number[]>;
   /** P(bad outcome) after a conversation. */
   risk(outcome: ModelRef, messages: ConversationMessage[]): Promise<number>;
+  /** Each model worker thread's GC pauses, event-loop figures and heap (none when serving in the request thread). */
+  threads(): Promise<RuntimeStatsView[]>;
   /** Called when loaded versions were lost (a worker died): everything must be loaded again. */
   onReset(listener: () => void): void;
   close(): Promise<void>;
@@ -193,6 +195,7 @@ export function createInProcessServing(loadOutcome: OutcomeScoringLoader | undef
     suggest: async (request) => host.suggest(request),
     rank: async (reply, messages, candidates, brand) => host.rank(reply, messages, candidates, brand),
     risk: async (outcome, messages) => host.risk(outcome, messages),
+    threads: async () => [],
     onReset: () => undefined,
     close: async () => undefined,
   };

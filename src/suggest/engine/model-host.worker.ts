@@ -1,7 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 // The serving half of the outcome models only (src/models/index.ts would bring the trainer's tfjs).
 import { loadOutcomeModel } from '../../models/outcome-model.ts';
-import { AppError } from '../../platform/index.ts';
+import { AppError, createRuntimeStats } from '../../platform/index.ts';
 import { createModelHost } from './model-host.ts';
 import type { WorkerReply, WorkerRequest } from './model-pool.ts';
 
@@ -14,6 +14,8 @@ import type { WorkerReply, WorkerRequest } from './model-pool.ts';
 const port = parentPort;
 if (!port) throw new Error('model-host.worker.ts runs as a worker thread (model-pool.ts starts it)');
 const host = createModelHost(loadOutcomeModel);
+// This thread's own GC pauses and event loop, for GET /v1/admin/runtime (the api's figures are its main thread's).
+const runtime = createRuntimeStats();
 
 const fail = (id: number, error: unknown): WorkerReply => ({
   id,
@@ -28,6 +30,9 @@ port.on('message', (request: WorkerRequest) => {
   switch (request.op) {
     case 'drop':
       host.drop(request.ref);
+      return;
+    case 'stats':
+      port.postMessage({ id: request.id, ok: true, value: runtime.snapshot() } satisfies WorkerReply);
       return;
     case 'load':
       host.load(request.ref, request.bytes, request.metadata).then(

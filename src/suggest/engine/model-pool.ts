@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { ModelVersionMetadata } from '../../models/registry/index.ts';
-import { AppError, type ErrorCode, type Logger } from '../../platform/index.ts';
+import { AppError, type ErrorCode, type Logger, type RuntimeStatsView } from '../../platform/index.ts';
 import type { ConversationMessage } from '../rules/index.ts';
 import type { LearnedRequest, LearnedResult, ModelRef, ModelServing } from './model-host.ts';
 
@@ -23,7 +23,8 @@ export type WorkerRequest =
   | { op: 'drop'; ref: ModelRef }
   | { op: 'suggest'; id: number; request: LearnedRequest }
   | { op: 'rank'; id: number; reply: ModelRef; messages: ConversationMessage[]; candidates: string[]; brand?: string | null | undefined }
-  | { op: 'risk'; id: number; outcome: ModelRef; messages: ConversationMessage[] };
+  | { op: 'risk'; id: number; outcome: ModelRef; messages: ConversationMessage[] }
+  | { op: 'stats'; id: number };
 
 /** A request as the pool sends it, before it is numbered. */
 type Unnumbered<T> = T extends { id: number } ? Omit<T, 'id'> : never;
@@ -146,6 +147,8 @@ export function createModelWorkerPool({ workers: size, youngGenerationMb = 48, m
     suggest: async (request) => call<LearnedResult>(leastBusy(), { op: 'suggest', request }),
     rank: async (reply, messages, candidates, brand) => call<number[]>(leastBusy(), { op: 'rank', reply, messages, candidates, brand }),
     risk: async (outcome, messages) => call<number>(leastBusy(), { op: 'risk', outcome, messages }),
+    // Workers not started yet have nothing to report (and are not started for it).
+    threads: () => Promise.all(slots.map((slot) => call<RuntimeStatsView>(slot, { op: 'stats' }))),
     onReset(listener) {
       resetListeners.push(listener);
     },

@@ -284,6 +284,9 @@ export function createSuggestService({
       return { scores, model: models.reply.version };
     },
 
+    /** The model worker threads' runtime figures (GET /v1/admin/runtime). */
+    modelThreads: () => serving.threads(),
+
     /** Stops the model workers, if any. */
     close: () => serving.close(),
   };
