@@ -145,14 +145,13 @@ interface ThreadDelta {
 function threadDeltas(before: RuntimeReading, after: RuntimeReading): { api: ThreadDelta; workers: ThreadDelta[] } {
   return {
     api: { busy: busyShare(before, after), gc: gcDelta(before, after) },
-    // A worker started between the readings (none should be: the model is loaded before) has no "before".
-    workers: after.modelWorkers.map((worker, i) => {
-      const previous = before.modelWorkers[i] ?? { ...worker, eventLoop: { activeMs: 0, idleMs: 0 }, gc: { scavenge: emptyPause(), markCompact: emptyPause(), incremental: emptyPause(), weakCallbacks: emptyPause() } };
-      return { busy: busyShare(previous, worker), gc: gcDelta(previous, worker) };
+    // Workers read both times (the model, hence the worker, is loaded before the first reading).
+    workers: after.modelWorkers.flatMap((worker, i) => {
+      const previous = before.modelWorkers[i];
+      return previous ? [{ busy: busyShare(previous, worker), gc: gcDelta(previous, worker) }] : [];
     }),
   };
 }
-const emptyPause = () => ({ count: 0, totalMs: 0, maxMs: 0, buckets: new Array<number>(PAUSE_BUCKETS_MS.length + 1).fill(0) });
 function threadLine(label: string, thread: ThreadDelta): string {
   return `${label}: event loop ${fmt(100 * thread.busy, 0)} % busy, ${gcLine(thread.gc)}`;
 }

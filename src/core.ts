@@ -53,7 +53,7 @@ export function createCoreServices({ db, config, clock = systemClock, storage, s
   const rules = createRulesService({ db, clock, canned, stats: suggestions, refreshMs: config.RULES_REFRESH_MS });
   // Model workers start on the first model load, so processes that serve no models never start one.
   const serving = config.SUGGEST_WORKERS > 0 ? createModelWorkerPool({ workers: config.SUGGEST_WORKERS }) : createInProcessServing(loadOutcomeScoring);
-  const suggest = createSuggestService({ db, rules, canned, log: suggestions, registry: models, serving, servesOutcomes: true, minScore: config.SUGGEST_MIN_SCORE });
+  const suggest = createSuggestService({ db, rules, canned, log: suggestions, registry: models, serving, minScore: config.SUGGEST_MIN_SCORE });
   const predictions = createPredictionService({ db });
   return {
     keys: createKeyService({ db, adminApiKey: config.ADMIN_API_KEY, cacheSeconds: config.API_KEY_CACHE_SECONDS }),

@@ -57,6 +57,8 @@ export interface LearnedResult {
 
 /** What a host answers; async because a worker pool answers across threads. */
 export interface ModelServing {
+  /** Whether outcome models can be loaded (risk-if-sent); without, the service never asks for one. */
+  readonly servesOutcomes: boolean;
   /** Loads a version (decoded and built in time slices, so requests keep being served); resolves when it serves. */
   load(ref: ModelRef, bytes: Uint8Array, metadata: ModelVersionMetadata): Promise<void>;
   /** Forgets a version no longer promoted. */
@@ -177,10 +179,6 @@ export function createModelHost(loadOutcome: OutcomeScoringLoader | undefined) {
       for (const message of messages) session.push(featureMessage(message));
       return session.risk();
     },
-
-    get loaded(): number {
-      return replies.size + outcomes.size;
-    },
   };
 }
 
@@ -190,6 +188,7 @@ export type ModelHost = ReturnType<typeof createModelHost>;
 export function createInProcessServing(loadOutcome: OutcomeScoringLoader | undefined): ModelServing {
   const host = createModelHost(loadOutcome);
   return {
+    servesOutcomes: loadOutcome !== undefined,
     load: (ref, bytes, metadata) => host.load(ref, bytes, metadata),
     drop: (ref) => host.drop(ref),
     suggest: async (request) => host.suggest(request),

@@ -131,6 +131,8 @@ export function createModelWorkerPool({ workers: size, youngGenerationMb = 48, m
   }
 
   return {
+    // The workers load outcome models with the models' own loader (model-host.worker.ts).
+    servesOutcomes: true,
     async load(ref, bytes, metadata) {
       const started = ensureStarted();
       await Promise.all(

@@ -4,7 +4,7 @@ import { AppError, type Database, type Logger } from '../../platform/index.ts';
 import type { FiredRuleRef, NewSuggestion, SuggestionLog } from '../log/index.ts';
 import { templateReply } from '../replies/text.ts';
 import type { ConversationMessage, FiredRule, RulesService } from '../rules/index.ts';
-import { createInProcessServing, type ModelRef, type ModelServing, type OutcomeScoringLoader } from './model-host.ts';
+import type { ModelRef, ModelServing } from './model-host.ts';
 import { type RankRequest, type SuggestedAction, type SuggestedReply, type SuggestRequest, type SuggestView } from './suggest.schemas.ts';
 
 /**
@@ -26,12 +26,8 @@ export interface SuggestServiceDeps {
   canned: Pick<CannedService, 'get'>;
   log: Pick<SuggestionLog, 'recordSuggestions' | 'countFirings'>;
   registry: ModelRegistry;
-  /** Loads outcome models where none is given by `serving` (in-process serving). */
-  loadOutcome?: OutcomeScoringLoader;
-  /** Where models are loaded and the learned work runs; default: this thread. */
-  serving?: ModelServing;
-  /** Whether outcome models are served at all (`serving` from outside knows its own loader). */
-  servesOutcomes?: boolean;
+  /** Where models are loaded and the learned work runs: model worker threads, or this thread (createInProcessServing). */
+  serving: ModelServing;
   /** Default confidence gate for learned suggestions. */
   minScore?: number;
   /** How long a listing's model versions are trusted before asking the registry again. */
@@ -64,9 +60,7 @@ export function createSuggestService({
   canned,
   log,
   registry,
-  loadOutcome,
-  serving = createInProcessServing(loadOutcome),
-  servesOutcomes = loadOutcome !== undefined,
+  serving,
   minScore = 0.05,
   modelsTtlMs = 5000,
   outcomeTarget = 'satisfaction',
@@ -75,6 +69,7 @@ export function createSuggestService({
 }: SuggestServiceDeps) {
   const listings = new Map<string, ListingModels>();
   const refreshing = new Map<string, Promise<ListingModels>>();
+  const { servesOutcomes } = serving;
   // Versions lost with a worker: every listing loads its models again on its next request.
   serving.onReset(() => listings.clear());
 
