@@ -70,10 +70,16 @@ export function createSuggestService({
   const listings = new Map<string, ListingModels>();
   const refreshing = new Map<string, Promise<ListingModels>>();
   const { servesOutcomes } = serving;
-  // Versions lost with a worker: every listing loads its models again on its next request.
-  serving.onReset(() => listings.clear());
+  // Versions lost with a worker: every listing loads its models again on its next request. A load
+  // that was under way then may hold versions loaded into the lost worker: it is not kept.
+  let generation = 0;
+  serving.onReset(() => {
+    generation++;
+    listings.clear();
+  });
 
   async function load(listingId: string, previous: ListingModels | undefined): Promise<ListingModels> {
+    const startedIn = generation;
     const [replyVersion, outcomeVersion] = await Promise.all([registry.promotedVersion(listingId, 'reply'), servesOutcomes ? registry.promotedVersion(listingId, outcomeTarget) : undefined]);
     let reply = previous?.reply;
     if (replyVersion === undefined) reply = undefined;
@@ -102,7 +108,7 @@ export function createSuggestService({
     if (previous?.reply && previous.reply !== reply) serving.drop(previous.reply);
     if (previous?.outcome && previous.outcome !== outcome) serving.drop(previous.outcome);
     const loaded = { checkedAt: now(), reply, outcome };
-    listings.set(listingId, loaded);
+    if (generation === startedIn) listings.set(listingId, loaded);
     return loaded;
   }
 
