@@ -52,8 +52,15 @@ interface EventRow {
   aggregate_id: string;
   payload: Record<string, unknown>;
   actor: Actor;
-  created_at: Date;
+  created_ms: number;
 }
+
+/**
+ * The columns of an event, its time as epoch milliseconds: consumers read thousands of events a
+ * second (the relay, the live analytics source), and the driver's parsing of a timestamptz text
+ * cost more than the rest of the row apart from its payload. A Date holds milliseconds either way.
+ */
+const EVENT_COLUMNS = `id, listing_id, name, aggregate_type, aggregate_id, payload, actor, (extract(epoch FROM created_at) * 1000)::float8 AS created_ms`;
 
 const toEvent = (row: EventRow): StoredEvent => ({
   id: Number(row.id),
@@ -63,7 +70,7 @@ const toEvent = (row: EventRow): StoredEvent => ({
   aggregateId: row.aggregate_id,
   payload: row.payload,
   actor: row.actor,
-  createdAt: row.created_at,
+  createdAt: new Date(Math.floor(row.created_ms)),
 });
 
 /** Events of one listing after a cursor, in commit-id order. */
@@ -72,7 +79,7 @@ export async function readEvents(
   query: { listingId: string; afterId?: number; limit: number; names?: readonly string[] },
 ): Promise<StoredEvent[]> {
   const { rows } = await db.query<EventRow>(
-    `SELECT * FROM events
+    `SELECT ${EVENT_COLUMNS} FROM events
       WHERE listing_id = $1 AND id > $2 AND ($4::text[] IS NULL OR name = ANY($4))
       ORDER BY id LIMIT $3`,
     [query.listingId, query.afterId ?? 0, query.limit, query.names ?? null],
@@ -92,7 +99,7 @@ export async function readAfterCursor(
   tx: Queryable,
   query: { afterId: number; limit: number; gapGraceMs: number; now: Date },
 ): Promise<StoredEvent[]> {
-  const { rows } = await tx.query<EventRow>('SELECT * FROM events WHERE id > $1 ORDER BY id LIMIT $2', [query.afterId, query.limit]);
+  const { rows } = await tx.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id > $1 ORDER BY id LIMIT $2`, [query.afterId, query.limit]);
   const accepted: StoredEvent[] = [];
   let expected = query.afterId + 1;
   for (const row of rows) {

@@ -315,16 +315,26 @@ export async function appendInteractions(
   const listing = { listing_id: 'listing' };
   const headerColumns = { ...listing, redacted: 'redacted', run_id: 'run', ingested_at: 'now' };
   const headerValues = { listing: listingId, redacted: context.redacted, run: context.runId, now: context.now.toISOString() };
-  await insertRows(db, insertStatement(tables.interactions, headerColumns, INTERACTION_ROW), interactions, headerValues);
-  await insertRows(db, insertStatement(tables.messages, listing, MESSAGE_ROW), messages, { listing: listingId });
-  await insertRows(db, insertStatement(tables.labels, listing, LABEL_ROW), labels, { listing: listingId });
-  await insertRows(db, insertStatement(tables.events, listing, EVENT_ROW), events, { listing: listingId });
+  await insertRows(db, insertStatement(tables.interactions, headerColumns, INTERACTION_ROW), interactions, headerValues, slice);
+  await insertRows(db, insertStatement(tables.messages, listing, MESSAGE_ROW), messages, { listing: listingId }, slice);
+  await insertRows(db, insertStatement(tables.labels, listing, LABEL_ROW), labels, { listing: listingId }, slice);
+  await insertRows(db, insertStatement(tables.events, listing, EVENT_ROW), events, { listing: listingId }, slice);
   return messageCount;
 }
 
-async function insertRows(db: AnalyticsDb, sql: string, rows: unknown[], shared: Record<string, string | boolean>): Promise<void> {
-  if (rows.length === 0) return;
-  await db.run(sql, { ...shared, rows: wellFormedJson(JSON.stringify(rows)) });
+/**
+ * Rows per INSERT statement. Serialising the rows is synchronous (~1 µs per row): the live
+ * source's batches of tens of thousands of messages go in several statements, with the time
+ * slice's pauses between them, so a batch does not hold a serving process's event loop.
+ */
+const ROWS_PER_STATEMENT = 5_000;
+
+async function insertRows(db: AnalyticsDb, sql: string, rows: unknown[], shared: Record<string, string | boolean>, slice: TimeSlice): Promise<void> {
+  for (let from = 0; from < rows.length; from += ROWS_PER_STATEMENT) {
+    if (slice.due()) await slice.pause();
+    const part = from === 0 && rows.length <= ROWS_PER_STATEMENT ? rows : rows.slice(from, from + ROWS_PER_STATEMENT);
+    await db.run(sql, { ...shared, rows: wellFormedJson(JSON.stringify(part)) });
+  }
 }
 
 /** A `\uD8xx`–`\uDFxx` escape that is not itself escaped (preceded by an even run of backslashes). */

@@ -12,7 +12,7 @@ export const jobPayloads = {
   'automated.check-ticket': z.object({ listingId: z.string().min(1), ticketId: z.uuid() }),
   'automated.sweep': z.object({ listingId: z.string().min(1).optional(), batchSize: z.number().int().min(1).max(5000).optional() }),
   // Live source (src/ingest): outbox events after the position stored in DuckDB → interaction records.
-  'analytics.ingest-outbox': z.object({ batchSize: z.number().int().min(1).max(5000).optional() }),
+  'analytics.ingest-outbox': z.object({ batchSize: z.number().int().min(1).max(200_000).optional() }),
   // Outcome models (src/predictions): one ticket's live predictions, and a training run.
   'predictions.refresh-ticket': z.object({ listingId: z.string().min(1), ticketId: z.uuid() }),
   'models.train': z.object({ listingId: z.string().min(1), runId: z.uuid() }),
