@@ -332,8 +332,7 @@ const ROWS_PER_STATEMENT = 5_000;
 async function insertRows(db: AnalyticsDb, sql: string, rows: unknown[], shared: Record<string, string | boolean>, slice: TimeSlice): Promise<void> {
   for (let from = 0; from < rows.length; from += ROWS_PER_STATEMENT) {
     if (slice.due()) await slice.pause();
-    const part = from === 0 && rows.length <= ROWS_PER_STATEMENT ? rows : rows.slice(from, from + ROWS_PER_STATEMENT);
-    await db.run(sql, { ...shared, rows: wellFormedJson(JSON.stringify(part)) });
+    await db.run(sql, { ...shared, rows: wellFormedJson(JSON.stringify(rows.slice(from, from + ROWS_PER_STATEMENT))) });
   }
 }
 

@@ -160,8 +160,8 @@ export function createOutboxIngest({ db, analytics, clock = systemClock, gapGrac
    * One pass: applies everything committed after the stored position, in batches. A batch reads
    * back and rewrites the header row and events of each conversation it touches once, so larger
    * batches do less per event under a heavy message load: 20,000 message events over 1,000 open
-   * tickets cost ~70 µs of process CPU per event in 5,000-event batches and ~42 µs in one batch
-   * (a scratch harness, 22 November 2026). A batch holds its events and rows in memory (tens of
+   * tickets cost ~57 µs of process CPU per event in 5,000-event batches and ~34 µs in one batch
+   * (`npm run bench:live-source`). A batch holds its events and rows in memory (tens of
    * MB at the default); rows go to DuckDB a few thousand per statement, and the fold gives the
    * event loop back throughout.
    */
