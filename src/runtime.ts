@@ -154,7 +154,7 @@ export async function openRuntime(config: Config, logger: Logger, role: 'api' | 
     },
     'models.train': ({ listingId, runId }) => training.run(listingId, runId),
     'analytics.ingest-outbox': analytics
-      ? createOutboxIngest({ db, analytics, rawTextListings: config.INGEST_RAW_TEXT_LISTINGS })
+      ? createOutboxIngest({ db, analytics, rawTextListings: config.INGEST_RAW_TEXT_LISTINGS, sharesEventLoop: role === 'api' })
       : async () => {
           throw new AppError('unavailable', 'this process does not own the analytics database (the job runs in the worker, or embedded in the api)');
         },

@@ -28,6 +28,18 @@ import { emptyRedactionCounts, pseudonymize } from './redaction.ts';
 /** Events applied per DuckDB transaction unless the job says otherwise (see ingestOutbox). */
 const DEFAULT_BATCH = 50_000;
 
+/**
+ * When the api process runs the fold (the embedded layout), it takes at most a quarter of the
+ * event loop: 2 ms of work, then at least 6 ms for requests. With back-to-back 4 ms slices a pass
+ * held most of the loop for the seconds it lasted, and a message post could wait behind several
+ * slices. Under bench:core's message load (~6,000 posts/s) the fold needs ~11 % of the loop (19 µs
+ * per event), so it keeps up with about twice that before its lag grows. Alternating 30 s runs,
+ * each holding a pass: p99 1–2 ms lower in each of three pairs, the rate within the noise
+ * (bench/README.md).
+ */
+const SHARED_SLICE_MS = 2;
+const SHARED_REST_MS = 6;
+
 /** Events read from the outbox per query (a batch is applied in one DuckDB transaction regardless). */
 const READ_PAGE = 500;
 
@@ -50,6 +62,8 @@ export interface OutboxIngestDeps {
   gapGraceMs?: number;
   /** Listings whose raw text may be stored (INGEST_RAW_TEXT_LISTINGS); every other one is redacted. */
   rawTextListings?: readonly string[];
+  /** True when this process also serves requests (the embedded api): the fold then yields a share of the loop to them. */
+  sharesEventLoop?: boolean;
   /** Test seams: a throw here stops the run as a crash at that point would. */
   hooks?: {
     /** Inside the DuckDB transaction, after the rows and the position are written, before COMMIT. */
@@ -69,7 +83,8 @@ export interface OutboxIngestResult {
   skipped?: boolean;
 }
 
-export function createOutboxIngest({ db, analytics, clock = systemClock, gapGraceMs = 30_000, rawTextListings = [], hooks = {} }: OutboxIngestDeps) {
+export function createOutboxIngest({ db, analytics, clock = systemClock, gapGraceMs = 30_000, rawTextListings = [], sharesEventLoop = false, hooks = {} }: OutboxIngestDeps) {
+  const createSlice = () => (sharesEventLoop ? createTimeSlice(SHARED_SLICE_MS, SHARED_REST_MS) : createTimeSlice());
   let mirrored: number | undefined;
 
   async function mirror(lastId: number) {
@@ -102,7 +117,7 @@ export function createOutboxIngest({ db, analytics, clock = systemClock, gapGrac
         // Folding redacts every new message (synchronous regex work) and building the rows is
         // synchronous too: in the embedded layout this runs in the api process, so requests get the
         // event loop back every few milliseconds (a step count let a batch block it for 50–110 ms).
-        const slice = createTimeSlice();
+        const slice = createSlice();
         for (const [ticketId, ticketEvents] of tickets) {
           if (slice.due()) await slice.pause();
           const storedMessages = messageCounts.get(ticketId) ?? 0;
@@ -130,7 +145,7 @@ export function createOutboxIngest({ db, analytics, clock = systemClock, gapGrac
    */
   async function readBatch(afterId: number, batchSize: number): Promise<StoredEvent[]> {
     const events: StoredEvent[] = [];
-    const slice = createTimeSlice();
+    const slice = createSlice();
     while (events.length < batchSize) {
       const limit = Math.min(READ_PAGE, batchSize - events.length);
       const page = await readAfterCursor(db, { afterId: events.at(-1)?.id ?? afterId, limit, gapGraceMs, now: clock.now() });

@@ -15,22 +15,26 @@ export interface TimeSlice {
 /** The default budget: a request waits at most about this long behind background work. */
 const DEFAULT_SLICE_MS = 4;
 
-export function createTimeSlice(budgetMs = DEFAULT_SLICE_MS): TimeSlice {
+/**
+ * `restMs` > 0: every pause lasts at least that long (a timer) instead of one turn of the loop, so
+ * the work takes at most budgetMs / (budgetMs + restMs) of the event loop however busy the process
+ * is — for background work that must keep up with a load without competing with its requests.
+ */
+export function createTimeSlice(budgetMs = DEFAULT_SLICE_MS, restMs = 0): TimeSlice {
   let started = performance.now();
+  const restart = (resolve: () => void) => {
+    started = performance.now();
+    resolve();
+  };
   return {
     due: () => performance.now() - started >= budgetMs,
-    // Two immediates: one queued from an I/O callback runs in the same loop iteration, before
-    // the next poll for I/O; the second is queued from the check phase and so runs only after the
-    // loop has gone round once (timers, then the requests that arrived meanwhile).
-    pause: () =>
-      new Promise<void>((resolve) =>
-        setImmediate(() =>
-          setImmediate(() => {
-            started = performance.now();
-            resolve();
-          }),
-        ),
-      ),
+    pause:
+      restMs > 0
+        ? () => new Promise<void>((resolve) => setTimeout(restart, restMs, resolve))
+        : // Two immediates: one queued from an I/O callback runs in the same loop iteration, before
+          // the next poll for I/O; the second is queued from the check phase and so runs only after
+          // the loop has gone round once (timers, then the requests that arrived meanwhile).
+          () => new Promise<void>((resolve) => setImmediate(() => setImmediate(restart, resolve))),
   };
 }
 

@@ -59,6 +59,31 @@ describe('time slice', () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
+  it('with a rest, takes at most its share of the event loop however much other work is waiting', async () => {
+    /** Works in 0.5 ms steps for `ms`, pausing when the slice says so; the share of the time spent working. */
+    const workFor = async (slice: ReturnType<typeof createTimeSlice>, ms: number) => {
+      const started = performance.now();
+      let worked = 0;
+      while (performance.now() - started < ms) {
+        const step = performance.now();
+        busyFor(0.5);
+        worked += performance.now() - step;
+        if (slice.due()) await slice.pause();
+      }
+      return worked / (performance.now() - started);
+    };
+    let timerRuns = 0;
+    const timer = setInterval(() => timerRuns++, 1);
+    // 3 ms of work, then at least 9 ms for everything else: at most a quarter of the loop.
+    const share = await workFor(createTimeSlice(3, 9), 300);
+    clearInterval(timer);
+    expect(share).toBeLessThan(0.35);
+    // Timers ran during the rests (a 1 ms interval over ~300 ms).
+    expect(timerRuns).toBeGreaterThan(10);
+    // Without a rest the same work keeps the thread nearly to itself: a pause is one turn of the loop.
+    expect(await workFor(createTimeSlice(3), 100)).toBeGreaterThan(0.6);
+  });
+
   it('runs steps written once either to the end at once or in slices, with the same result', async () => {
     function* squares(n: number) {
       let sum = 0;
