@@ -107,6 +107,30 @@ export function createPredictionEngine({ db, registry, load, jobs, logger, maxSe
     return loading;
   }
 
+  /**
+   * Whether a listing's messages need a refresh job (a promoted outcome model, or what
+   * `refreshAlsoFor` says), per listing: a job per message costs a queue round trip or more
+   * (BullMQ: several Redis calls and a worker wake-up), and most listings have no model. A stale
+   * answer is used while a fresh one loads; an unknown listing counts as needing the job.
+   */
+  const routing = new Map<string, { needs: boolean; at: number }>();
+  const routingLoads = new Set<string>();
+  function wantsRefresh(listingId: string): boolean {
+    const known = routing.get(listingId);
+    if ((known === undefined || now() - known.at >= modelsTtlMs) && !routingLoads.has(listingId)) {
+      routingLoads.add(listingId);
+      // Not awaited: on PGlite these queries run once the caller's transaction has committed.
+      void modelsOf(listingId)
+        .then(async ({ models }) => models.length > 0 || ((await refreshAlsoFor?.(listingId)) ?? false))
+        .then(
+          (needs) => routing.set(listingId, { needs, at: now() }),
+          (error: unknown) => logger?.warn({ err: error, listingId }, 'could not tell whether the listing needs prediction refreshes'),
+        )
+        .finally(() => routingLoads.delete(listingId));
+    }
+    return known?.needs ?? true;
+  }
+
   async function refresh(listingId: string, ticketId: string): Promise<RefreshResult> {
     const { models } = await modelsOf(listingId);
     if (models.length === 0) return { predictions: 0, atSeq: 0 };
@@ -151,26 +175,25 @@ export function createPredictionEngine({ db, registry, load, jobs, logger, maxSe
       return next;
     },
 
-    /** Relayed outbox events: queue one refresh per ticket with new messages; forget models on promotion. */
+    /**
+     * Relayed outbox events: queue one refresh per ticket with new messages; forget models on
+     * promotion. Called inside the relay's transaction, which on PGlite (the embedded default)
+     * holds the only connection, so this must not wait on the database: it answers from the
+     * per-listing cache, and a listing it does not know yet gets its jobs (each job checks for
+     * itself) while the answer loads outside the transaction. Waiting for that answer here hung
+     * the embedded api's database after the first relayed message.
+     */
     async publish(events: readonly StoredEvent[]): Promise<void> {
       const latestByTicket = new Map<string, StoredEvent>();
       for (const event of events) {
         if (event.name === EventNames.messageCreated) latestByTicket.set(`${event.listingId}:${event.aggregateId}`, event);
-        else if (event.name === EventNames.modelPromoted) listingModels.delete(event.listingId);
-      }
-      // A job per message costs a queue round trip or more (BullMQ: several Redis calls and a
-      // worker wake-up); most listings have no model, so ask once per listing and batch.
-      const wanted = new Map<string, Promise<boolean>>();
-      const wants = (listingId: string) => {
-        let answer = wanted.get(listingId);
-        if (!answer) {
-          answer = modelsOf(listingId).then(async ({ models }) => models.length > 0 || ((await refreshAlsoFor?.(listingId)) ?? false));
-          wanted.set(listingId, answer);
+        else if (event.name === EventNames.modelPromoted) {
+          listingModels.delete(event.listingId);
+          routing.delete(event.listingId);
         }
-        return answer;
-      };
+      }
       for (const event of latestByTicket.values()) {
-        if (!(await wants(event.listingId))) continue;
+        if (!wantsRefresh(event.listingId)) continue;
         await jobs.enqueue('predictions.refresh-ticket', { listingId: event.listingId, ticketId: event.aggregateId }, { jobId: `predict-event-${event.id}` });
       }
     },

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FeatureMessage } from '../../src/features/index.ts';
+import { createOutboxRelay } from '../../src/jobs/index.ts';
 import { AppError } from '../../src/platform/index.ts';
 import { createPredictionEngine, type LoadedOutcomeModel, type OutcomeModelLoader } from '../../src/predictions/index.ts';
 import { createTestContext, newTicketBody, type TestContext } from '../support/context.ts';
@@ -155,6 +156,23 @@ describe('live predictions', () => {
     expect((await stale.refreshTicket(listing.listingId, calm.id)).predictions).toBe(0);
     expect(loads).toBe(before + 1);
     void engine;
+  });
+
+  it('takes relayed messages inside the relay’s transaction without waiting on the database', async () => {
+    // The relay publishes inside a transaction; on PGlite (the embedded default) that holds the
+    // only connection, so an engine that queried the registry there waited forever — and every
+    // request after it with it.
+    const { listing, engine, ticket, say } = await setup();
+    await ctx.services.models.save(listing.listingId, 'resolved', { kind: 'test-word', featureSet: 'fs-live-test' }, artifact('late'), { promote: true });
+    await say('my parcel is late');
+    const relay = createOutboxRelay({ db: ctx.db, publisher: engine });
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('the relay did not finish')), 10_000)));
+    const { relayed } = await Promise.race([relay({}), hung]).finally(() => clearTimeout(timer));
+    expect(relayed).toBeGreaterThan(0);
+    expect((await ctx.db.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    // The ticket's refresh was queued and serves the promoted model.
+    expect((await engine.refreshTicket(listing.listingId, ticket.id)).predictions).toBe(1);
   });
 
   it('answers 404 for another listing’s ticket', async () => {
