@@ -29,11 +29,14 @@ const ANALYTICS_ONLY = [
   'test/integration/ingest-parquet.test.ts',
   'test/integration/ingest-resume.test.ts',
 ];
+// Tests that start the real server process on its embedded default (PGlite, in-process jobs)
+// whatever the project: run once.
+const EMBEDDED_PROCESS = ['test/integration/embedded-server.test.ts'];
 const integration = (name: 'postgres' | 'pglite') => ({
   test: {
     name,
     include: ['test/integration/**/*.test.ts'],
-    exclude: name === 'pglite' ? [...TRAINING_HEAVY, ...ANALYTICS_ONLY] : [],
+    exclude: name === 'pglite' ? [...TRAINING_HEAVY, ...ANALYTICS_ONLY, ...EMBEDDED_PROCESS] : [],
     env: { LOOPWISE_TEST_DB: name, TZ: 'UTC' },
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 60_000,
