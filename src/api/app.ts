@@ -66,6 +66,16 @@ export async function buildApp({ config, services, logger, readiness = [], redis
     },
   }).withTypeProvider<ZodTypeProvider>();
 
+  // Many clients send `content-type: application/json` on every POST, with a body or not (the
+  // README's curl helpers do): an empty body reads as no body, so a bodiless action (publish,
+  // pull, end) works, and a route that needs a body still answers validation_failed for it.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') done(null, undefined);
+    else parseJson(request, body as string, done);
+  });
+
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);

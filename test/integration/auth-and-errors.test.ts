@@ -10,6 +10,35 @@ beforeAll(async () => {
 });
 afterAll(() => ctx.close());
 
+describe('request bodies', () => {
+  it('takes an empty body sent as JSON as no body, and refuses one that is not JSON', async () => {
+    const headers = { authorization: `Bearer ${listing.developerKey}`, 'content-type': 'application/json' };
+    const rule = await ctx.request(listing.developerKey, 'POST', '/v1/rules', { name: 'Refunds', conditions: [{ type: 'keywords', terms: ['refund'] }], actions: [{ type: 'tag', tags: ['refund'] }] });
+    expect(rule.status).toBe(201);
+    // A bodiless action, with the content type many clients send anyway.
+    const published = await ctx.app.inject({ method: 'POST', url: `/v1/rules/${rule.body.id}/publish`, headers, payload: '' });
+    expect(published.statusCode).toBe(200);
+    expect(JSON.parse(published.body)).toMatchObject({ status: 'published', publishedVersion: 1 });
+    // A route that needs a body says which fields are missing, not that the JSON is malformed.
+    const missing = await ctx.app.inject({ method: 'POST', url: '/v1/rules', headers, payload: '' });
+    expect(missing.statusCode).toBe(400);
+    expect(JSON.parse(missing.body)).toMatchObject({ code: 'validation_failed' });
+    for (const payload of ['{"name": ', ' ', 'nope']) {
+      const bad = await ctx.app.inject({ method: 'POST', url: '/v1/rules', headers, payload });
+      expect(bad.statusCode, payload).toBe(400);
+      expect(bad.headers['content-type']).toContain('application/problem+json');
+      expect(JSON.parse(bad.body), payload).toMatchObject({ code: 'malformed_json' });
+    }
+    // The body limit still holds.
+    const huge = await ctx.app.inject({ method: 'POST', url: '/v1/rules', headers, payload: `{"name": "${'x'.repeat(ctx.config.BODY_LIMIT_BYTES)}"}` });
+    expect(huge.statusCode).toBe(413);
+    expect(JSON.parse(huge.body)).toMatchObject({ code: 'payload_too_large' });
+    // Prototype poisoning is still refused by the JSON parser.
+    const poisoned = await ctx.app.inject({ method: 'POST', url: '/v1/rules', headers, payload: '{"__proto__": {"admin": true}, "name": "x"}' });
+    expect(poisoned.statusCode).toBe(400);
+  });
+});
+
 describe('authentication and roles', () => {
   it('answers 401 problem+json without a key, with an unknown key, and with a revoked key', async () => {
     const none = await ctx.app.inject({ method: 'GET', url: '/v1/tickets' });
