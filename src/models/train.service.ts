@@ -215,7 +215,7 @@ export async function trainOutcomeModel(db: AnalyticsDb, options: TrainOutcomeOp
       const earlyTest = indicesWhere(set.early, fold.test, true);
       earlyProbs.push(...scoreSet(model.scorer, toTrainingSet(set.rows, set.early, earlyTest, model.spec, slotMask(training.slots))));
       earlyRows.push(...earlyTest);
-      for (const driver of permutationImportance(model, data, training.seed)) importances.set(driver.feature, (importances.get(driver.feature) ?? 0) + driver.importance / plan.folds.length);
+      for (const driver of await permutationImportance(model, data, training.seed)) importances.set(driver.feature, (importances.get(driver.feature) ?? 0) + driver.importance / plan.folds.length);
     } finally {
       model.backendModel.dispose();
     }
