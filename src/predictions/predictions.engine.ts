@@ -114,19 +114,22 @@ export function createPredictionEngine({ db, registry, load, jobs, logger, maxSe
    * answer is used while a fresh one loads; an unknown listing counts as needing the job.
    */
   const routing = new Map<string, { needs: boolean; at: number }>();
-  const routingLoads = new Set<string>();
+  /** The answer being loaded per listing; a promotion forgets it, so an answer from before it is not kept. */
+  const routingLoads = new Map<string, Promise<void>>();
   function wantsRefresh(listingId: string): boolean {
     const known = routing.get(listingId);
     if ((known === undefined || now() - known.at >= modelsTtlMs) && !routingLoads.has(listingId)) {
-      routingLoads.add(listingId);
       // Not awaited: on PGlite these queries run once the caller's transaction has committed.
-      void modelsOf(listingId)
+      const loading: Promise<void> = modelsOf(listingId)
         .then(async ({ models }) => models.length > 0 || ((await refreshAlsoFor?.(listingId)) ?? false))
         .then(
-          (needs) => routing.set(listingId, { needs, at: now() }),
+          (needs) => void (routingLoads.get(listingId) === loading && routing.set(listingId, { needs, at: now() })),
           (error: unknown) => logger?.warn({ err: error, listingId }, 'could not tell whether the listing needs prediction refreshes'),
         )
-        .finally(() => routingLoads.delete(listingId));
+        .finally(() => {
+          if (routingLoads.get(listingId) === loading) routingLoads.delete(listingId);
+        });
+      routingLoads.set(listingId, loading);
     }
     return known?.needs ?? true;
   }
@@ -190,6 +193,7 @@ export function createPredictionEngine({ db, registry, load, jobs, logger, maxSe
         else if (event.name === EventNames.modelPromoted) {
           listingModels.delete(event.listingId);
           routing.delete(event.listingId);
+          routingLoads.delete(event.listingId);
         }
       }
       for (const event of latestByTicket.values()) {
