@@ -1,9 +1,9 @@
+import { createTimeSlice } from '../../platform/index.ts';
 import { SPARSE_SLOTS, denseLayout, fitDenseSpec, type DenseSpec, type SparseSlot } from '../encoding.ts';
 import { rawRowsOf, toTrainingSet, type ExampleList, type ExampleSet } from '../dataset.ts';
 import type { TrainingSet } from '../dataset.ts';
 import { fitModel } from './fit.ts';
 import { writeWeights } from './model.ts';
-import { createTimeSlice } from '../../platform/index.ts';
 import {
   averagePrecision,
   binaryBrier,

@@ -1,9 +1,9 @@
+import { createTimeSlice } from '../../platform/index.ts';
 import type { TrainingSet } from '../dataset.ts';
 import { buildModel, inputWidth, ngramProduct, readWeights, writeWeights, type ModelConfig, type ModelWeights } from './model.ts';
 import { compileScorer, toCompiledWeights } from '../scorer.ts';
 import { seededRandom, shuffleInPlace } from '../random.ts';
 import { tf } from './tf-runtime.ts';
-import { createTimeSlice } from '../../platform/index.ts';
 
 /**
  * The training loop: seeded shuffling, mini-batches, Adam on a class-weighted cross-entropy with
